@@ -1,0 +1,64 @@
+"""stdout and stderr of the kernel, published as batched `stream` messages.
+
+Writes are buffered and published at most every 50 ms while text keeps coming, and always before
+anything else reaches the front end (display data, errors, results, input requests, widget
+messages), so the output keeps its order. Publishing happens only on the main thread: a write
+from another thread is buffered and goes out with the main thread's next flush.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from typing import Callable
+
+FLUSH_INTERVAL = 0.05
+MAX_BUFFER = 64 * 1024
+
+
+class BatchedStream(io.TextIOBase):
+    def __init__(self, name: str, publish: Callable[[str, str], None]) -> None:
+        super().__init__()
+        self.name = name
+        self._publish = publish
+        self._parts: list[str] = []
+        self._size = 0
+        self._lock = threading.Lock()
+        self._last_flush = 0.0
+        self._main = threading.main_thread()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if not text:
+            return 0
+        with self._lock:
+            self._parts.append(text)
+            self._size += len(text)
+        if threading.current_thread() is self._main and (
+            self._size >= MAX_BUFFER or time.monotonic() - self._last_flush >= FLUSH_INTERVAL
+        ):
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if threading.current_thread() is not self._main:
+            return
+        with self._lock:
+            text = "".join(self._parts)
+            self._parts.clear()
+            self._size = 0
+        self._last_flush = time.monotonic()
+        if text:
+            self._publish(self.name, text)

@@ -1,0 +1,10 @@
+#include <pybind11/embed.h>
+
+#include "xparallel/xbridges.hpp"
+
+PYBIND11_EMBEDDED_MODULE(_xparallel_kernel, m)
+{
+    m.doc() = "Bridges from the xparallel kernel's Python half to the Jupyter front end.";
+    xparallel::bind_output_bridge(m);
+    xparallel::bind_comm_bridge(m);
+}

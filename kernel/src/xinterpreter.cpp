@@ -1,0 +1,101 @@
+#include "xparallel/xinterpreter.hpp"
+
+#include <xeus/xhelper.hpp>
+
+#include "xparallel/xjson_bridge.hpp"
+#include "xparallel/xsignals.hpp"
+
+namespace xparallel
+{
+    interpreter::interpreter()
+    {
+        xeus::register_interpreter(this);
+    }
+
+    interpreter::~interpreter()
+    {
+        py::gil_scoped_acquire gil;
+        m_kernel = py::object();
+    }
+
+    void interpreter::configure_impl()
+    {
+        py::gil_scoped_acquire gil;
+        m_kernel = py::module_::import("xparallel_kernel").attr("Kernel")();
+    }
+
+    nl::json interpreter::call_kernel(const char* method, const py::args& args)
+    {
+        try
+        {
+            return to_json(m_kernel.attr(method)(*args));
+        }
+        catch (py::error_already_set& error)
+        {
+            // An exception outside the user's code, e.g. an interrupt landing between two lines
+            // of the kernel's own Python: report it like any error.
+            const std::string ename = py::str(error.type().attr("__name__"));
+            const std::string evalue = py::str(error.value());
+            publish_execution_error(ename, evalue, {ename + ": " + evalue});
+            return xeus::create_error_reply(ename, evalue, nl::json::array({ename + ": " + evalue}));
+        }
+    }
+
+    void interpreter::execute_request_impl(send_reply_callback cb,
+                                           int execution_count,
+                                           const std::string& code,
+                                           xeus::execute_request_config config,
+                                           nl::json user_expressions)
+    {
+        nl::json reply;
+        {
+            py::gil_scoped_acquire gil;
+            cell_interrupt_window interruptible;
+            reply = call_kernel("execute",
+                                py::make_tuple(code, execution_count, config.silent,
+                                               config.store_history, config.allow_stdin,
+                                               from_json(user_expressions)));
+        }
+        cb(std::move(reply));
+    }
+
+    nl::json interpreter::complete_request_impl(const std::string& code, int cursor_pos)
+    {
+        py::gil_scoped_acquire gil;
+        return call_kernel("complete", py::make_tuple(code, cursor_pos));
+    }
+
+    nl::json interpreter::inspect_request_impl(const std::string& code,
+                                               int cursor_pos,
+                                               int detail_level)
+    {
+        py::gil_scoped_acquire gil;
+        return call_kernel("inspect", py::make_tuple(code, cursor_pos, detail_level));
+    }
+
+    nl::json interpreter::is_complete_request_impl(const std::string& code)
+    {
+        py::gil_scoped_acquire gil;
+        return call_kernel("is_complete", py::make_tuple(code));
+    }
+
+    nl::json interpreter::kernel_info_request_impl()
+    {
+        py::gil_scoped_acquire gil;
+        return call_kernel("kernel_info", py::make_tuple());
+    }
+
+    // Runs on the control thread, possibly while a cell runs: no Python here. Interrupting the
+    // cell lets the main thread return to its loop, where xeus's stop request ends it.
+    nl::json interpreter::shutdown_request_impl(bool restart)
+    {
+        interrupt_running_cell();
+        return xeus::create_shutdown_reply(restart);
+    }
+
+    nl::json interpreter::interrupt_request_impl()
+    {
+        interrupt_running_cell();
+        return nl::json{{"status", "ok"}};
+    }
+}

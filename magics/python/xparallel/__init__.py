@@ -1,0 +1,9 @@
+"""xparallel: run a notebook cell's mapped calls on own-GIL sub-interpreters."""
+
+__version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython) -> None:  # noqa: ANN001
+    from .magic import register
+
+    register(ipython)
