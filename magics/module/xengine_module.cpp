@@ -1,0 +1,140 @@
+// xparallel._engine: the sub-interpreter pool and its jobs, for the main interpreter.
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "xjob.hpp"
+#include "xparallel/xpool.hpp"
+
+namespace py = pybind11;
+using namespace xparallel;
+
+namespace
+{
+    const char* state_name(worker_state state)
+    {
+        switch (state)
+        {
+        case worker_state::starting: return "starting";
+        case worker_state::idle: return "idle";
+        case worker_state::busy: return "busy";
+        case worker_state::stopped: return "stopped";
+        }
+        return "unknown";
+    }
+
+    // Every pool ever made, so that interpreter exit ends their workers before CPython finalises
+    // (a sub-interpreter still running then is fatal).
+    std::vector<std::weak_ptr<pool>>& all_pools()
+    {
+        static auto* pools = new std::vector<std::weak_ptr<pool>>();
+        return *pools;
+    }
+
+    void shutdown_all_pools()
+    {
+        py::gil_scoped_release released;
+        for (auto& weak : all_pools())
+        {
+            if (auto live = weak.lock())
+            {
+                live->shutdown();
+            }
+        }
+        all_pools().clear();
+    }
+}
+
+PYBIND11_MODULE(_engine, m)
+{
+    m.doc() = "The xparallel engine: own-GIL sub-interpreters on worker threads.";
+
+    py::class_<pool, std::shared_ptr<pool>>(m, "Pool",
+                                            "A warm pool of worker threads, one own-GIL sub-interpreter each.")
+        .def(py::init(
+                 [](std::size_t workers, std::vector<std::string> sys_path)
+                 {
+                     if (workers == 0)
+                     {
+                         throw py::value_error("a pool needs at least one worker");
+                     }
+                     auto created = std::make_shared<pool>(workers, std::move(sys_path));
+                     all_pools().push_back(created);
+                     return created;
+                 }),
+             py::arg("workers"), py::arg("sys_path"))
+        .def("start", &pool::start, py::call_guard<py::gil_scoped_release>(),
+             "Create the interpreters (idempotent). Raises RuntimeError when a worker cannot start.")
+        .def("shutdown", &pool::shutdown, py::call_guard<py::gil_scoped_release>(),
+             "Cancel what runs, end every interpreter and join the threads.")
+        .def_property_readonly("size", &pool::size)
+        .def_property_readonly("running", &pool::running)
+        .def_property_readonly("live_interpreters", &pool::live_interpreters)
+        .def("states",
+             [](const pool& self)
+             {
+                 std::vector<std::string> states;
+                 for (std::size_t i = 0; i < self.size(); ++i)
+                 {
+                     states.emplace_back(state_name(self.state(i)));
+                 }
+                 return states;
+             })
+        .def("drain_events",
+             [](pool& self)
+             {
+                 py::list events;
+                 for (auto& event : self.drain_events())
+                 {
+                     events.append(py::make_tuple(event.worker + 1, event.stream,
+                                                  py::str(event.text)));
+                 }
+                 return events;
+             },
+             "Output the workers printed since the last call: [(worker, stream, text)], "
+             "stream 1 = stdout, 2 = stderr.")
+        .def(
+            "submit",
+            [](std::shared_ptr<pool> self, py::bytes factory, py::object items, py::bytes sys_path,
+               std::size_t chunksize, bool stop_on_error, std::optional<std::size_t> total)
+            {
+                if (!self->running())
+                {
+                    py::gil_scoped_release released;
+                    self->start();
+                }
+                return std::make_unique<job>(self, std::move(factory), std::move(items),
+                                             std::move(sys_path),
+                                             job::options{chunksize, stop_on_error, total});
+            },
+            py::arg("factory"), py::arg("items"), py::arg("sys_path"), py::arg("chunksize") = 0,
+            py::arg("stop_on_error") = true, py::arg("total") = py::none(),
+            "Start a map: `factory` is a pickled zero-argument callable, run once per worker, that "
+            "returns the function applied to every item of `items` (any iterable, consumed "
+            "lazily). `sys_path` is the pickled list the workers use as sys.path.");
+
+    py::class_<job>(m, "Job", "One map over a pool; results arrive in input order.")
+        .def("pump", &job::pump, py::arg("timeout") = 0.1,
+             "Feed, wait (GIL released) and collect for up to `timeout` s. True once over.")
+        .def("cancel", &job::cancel, "Drop queued chunks and interrupt running items.")
+        .def_property_readonly("results", &job::results)
+        .def_property_readonly("errors", &job::errors,
+                               "[(index, worker, kind, pickled exception or None, type name, "
+                               "message, traceback)]")
+        .def_property_readonly("finished", &job::finished)
+        .def_property_readonly("cancelled", &job::cancelled)
+        .def_property_readonly("elapsed", &job::elapsed)
+        .def("progress", &job::progress,
+             "(dispatched, collected, total or None, [(items done, cpu s, busy s, state, failed)] "
+             "per worker); state: 0 starting, 1 idle, 2 busy, 3 stopped.")
+        .def("timeline", &job::timeline,
+             "[(worker, first index, items, start s, end s, cpu s)] per chunk, in input order.");
+
+    py::module_::import("atexit").attr("register")(py::cpp_function(&shutdown_all_pools));
+}

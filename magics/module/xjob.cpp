@@ -1,0 +1,267 @@
+#include "xjob.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace xparallel
+{
+    namespace
+    {
+        std::uint64_t next_job_id()
+        {
+            static std::atomic<std::uint64_t> counter{0};
+            return ++counter;
+        }
+    }
+
+    job::job(std::shared_ptr<pool> workers, py::bytes factory, py::object items,
+             py::bytes sys_path, options opts)
+        : m_pool(std::move(workers))
+        , m_state(std::make_shared<job_state>(next_job_id(), std::string(factory),
+                                              std::string(sys_path), opts.stop_on_error,
+                                              m_pool->size()))
+        , m_items(py::iter(items))
+        , m_dumps(py::module_::import("pickle").attr("dumps"))
+        , m_loads(py::module_::import("pickle").attr("loads"))
+        , m_sizer(chunk_sizer::settings{.workers = m_pool->size(),
+                                        .fixed = opts.chunksize,
+                                        .total = opts.total})
+        // Enough queued to keep every worker busy while the main thread collects, and no more:
+        // a generator is consumed with bounded look-ahead.
+        , m_lookahead(2 * m_pool->size() + 1)
+        , m_total(opts.total)
+    {
+    }
+
+    void job::fail_to_send(const py::list& chunk, std::size_t first_index,
+                           py::error_already_set& error)
+    {
+        // Name the item that does not pickle, not the chunk.
+        for (std::size_t offset = 0; offset < chunk.size(); ++offset)
+        {
+            try
+            {
+                m_dumps(chunk[offset], 5);
+            }
+            catch (py::error_already_set& item_error)
+            {
+                const std::string item_repr = py::repr(chunk[offset]).cast<std::string>().substr(0, 80);
+                cancel();
+                throw py::type_error("item " + std::to_string(first_index + offset) + " (" +
+                                     item_repr + ") cannot be sent to a worker: " +
+                                     item_error.what() +
+                                     ". Workers receive items by pickling; pass plain data "
+                                     "(numbers, strings, tuples, lists, dicts) or picklable objects.");
+            }
+        }
+        cancel();
+        throw error;
+    }
+
+    void job::feed()
+    {
+        while (!m_exhausted && !m_finished && m_in_flight < m_lookahead)
+        {
+            const std::size_t size = m_sizer.next(m_dispatched);
+            py::list chunk;
+            for (std::size_t i = 0; i < size; ++i)
+            {
+                PyObject* item = PyIter_Next(m_items.ptr());
+                if (!item)
+                {
+                    if (PyErr_Occurred())
+                    {
+                        // The input itself failed: stop the workers, then let it propagate.
+                        py::error_already_set error;
+                        cancel();
+                        throw error;
+                    }
+                    m_exhausted = true;
+                    break;
+                }
+                chunk.append(py::reinterpret_steal<py::object>(item));
+            }
+            if (chunk.empty())
+            {
+                break;
+            }
+            py::bytes payload;
+            try
+            {
+                payload = m_dumps(chunk, 5);
+            }
+            catch (py::error_already_set& error)
+            {
+                fail_to_send(chunk, m_dispatched, error);
+            }
+            chunk_task task{m_state, m_sequence++, m_dispatched, chunk.size(), std::string(payload)};
+            m_dispatched += chunk.size();
+            ++m_in_flight;
+            m_pool->submit(std::move(task));
+        }
+    }
+
+    void job::collect()
+    {
+        for (chunk_outcome& outcome : m_state->take_ready())
+        {
+            --m_in_flight;
+            const chunk_record& record = outcome.record;
+            m_sizer.record(record.count, record.end - record.start);
+            if (!outcome.fatal.empty())
+            {
+                cancel();
+                throw std::runtime_error("worker w" + std::to_string(record.worker + 1) +
+                                         " failed on items " + std::to_string(record.first_index) +
+                                         ".." + std::to_string(record.first_index + record.count - 1) +
+                                         ": " + outcome.fatal);
+            }
+            py::tuple answer;
+            try
+            {
+                py::memoryview view = py::memoryview::from_memory(outcome.payload.data(),
+                                                                  static_cast<py::ssize_t>(outcome.payload.size()));
+                answer = m_loads(view);
+            }
+            catch (py::error_already_set& error)
+            {
+                cancel();
+                throw py::type_error("the results of items " + std::to_string(record.first_index) +
+                                     ".." + std::to_string(record.first_index + record.count - 1) +
+                                     " cannot be unpickled in the notebook: " + error.what());
+            }
+            py::list values = answer[0];
+            for (py::handle error : py::list(answer[1]))
+            {
+                py::tuple described = py::reinterpret_borrow<py::tuple>(error);
+                // (index, worker, kind, pickled, type name, message, traceback)
+                m_errors.append(py::make_tuple(described[0], record.worker + 1, described[1],
+                                               described[2], described[3], described[4],
+                                               described[5]));
+            }
+            PyObject* extended = PyObject_CallMethod(m_results.ptr(), "extend", "O", values.ptr());
+            if (!extended)
+            {
+                throw py::error_already_set();
+            }
+            Py_DECREF(extended);
+            m_collected += record.count;
+            if (outcome.errors > 0 && m_state->stop_on_error)
+            {
+                m_pool->cancel(m_state);
+                m_finished = true;
+                return;
+            }
+        }
+        finish_if_drained();
+    }
+
+    void job::finish_if_drained()
+    {
+        if (m_exhausted && m_in_flight == 0)
+        {
+            m_finished = true;
+        }
+    }
+
+    bool job::pump(double timeout)
+    {
+        using clock = std::chrono::steady_clock;
+        const auto deadline =
+            clock::now() + std::chrono::duration_cast<clock::duration>(
+                               std::chrono::duration<double>(std::max(0.0, timeout)));
+        while (!m_finished)
+        {
+            feed();
+            finish_if_drained();
+            if (m_finished)
+            {
+                break;
+            }
+            const clock::duration left = deadline - clock::now();
+            {
+                py::gil_scoped_release released;
+                m_deliveries_seen = m_state->wait_for_delivery(
+                    m_deliveries_seen, std::max(left, clock::duration::zero()));
+            }
+            collect();
+            if (PyErr_CheckSignals() != 0)
+            {
+                py::error_already_set interrupted;
+                cancel();
+                throw interrupted;
+            }
+            if (clock::now() >= deadline)
+            {
+                break;
+            }
+        }
+        return m_finished;
+    }
+
+    void job::cancel()
+    {
+        if (m_cancelled)
+        {
+            return;
+        }
+        // Keep whatever finished in order before the cancel: partial results.
+        if (!m_finished)
+        {
+            try
+            {
+                for (chunk_outcome& outcome : m_state->take_ready())
+                {
+                    if (outcome.fatal.empty())
+                    {
+                        py::tuple answer = m_loads(py::memoryview::from_memory(
+                            outcome.payload.data(), static_cast<py::ssize_t>(outcome.payload.size())));
+                        py::list values = answer[0];
+                        for (py::handle value : values)
+                        {
+                            m_results.append(value);
+                        }
+                        m_collected += outcome.record.count;
+                    }
+                }
+            }
+            catch (py::error_already_set&)
+            {
+            }
+        }
+        m_cancelled = true;
+        m_finished = true;
+        py::gil_scoped_release released;
+        m_pool->cancel(m_state);
+    }
+
+    py::tuple job::progress() const
+    {
+        py::list workers;
+        for (std::size_t i = 0; i < m_pool->size(); ++i)
+        {
+            workers.append(py::make_tuple(m_state->items_done[i].load(),
+                                          static_cast<double>(m_state->cpu_ns[i].load()) * 1e-9,
+                                          static_cast<double>(m_state->busy_ns[i].load()) * 1e-9,
+                                          static_cast<int>(m_pool->state(i)),
+                                          m_state->failed[i].load()));
+        }
+        py::object total = m_total       ? py::object(py::int_(*m_total))
+                           : m_exhausted ? py::object(py::int_(m_dispatched))
+                                         : py::object(py::none());
+        return py::make_tuple(m_dispatched, m_collected, total, workers);
+    }
+
+    py::list job::timeline() const
+    {
+        py::list rows;
+        auto records = m_state->timeline();
+        std::sort(records.begin(), records.end(),
+                  [](const chunk_record& a, const chunk_record& b) { return a.sequence < b.sequence; });
+        for (const chunk_record& r : records)
+        {
+            rows.append(py::make_tuple(r.worker + 1, r.first_index, r.count, r.start, r.end, r.cpu));
+        }
+        return rows;
+    }
+}

@@ -1,0 +1,115 @@
+"""The Python side of an engine worker: runs inside each sub-interpreter.
+
+Kept to what a sub-interpreter can import (no NumPy, no IPython): the C++ engine calls start()
+once, then run_chunk() for every chunk it takes from the queue.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import sys
+import traceback
+from typing import Any, Callable
+
+_worker_number = 0
+_job_id: int | None = None
+_item_function: Callable[[Any], Any] | None = None
+_setup_error: tuple | None = None
+_emit: Callable[[int, str], None] | None = None
+
+
+class _WorkerStream(io.TextIOBase):
+    """stdout/stderr of a worker: each write goes to the notebook's event queue."""
+
+    def __init__(self, stream: int, emit: Callable[[int, str], None]) -> None:
+        super().__init__()
+        self._stream = stream
+        self._emit = emit
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._emit(self._stream, text)
+        return len(text)
+
+
+def start(worker_number: int, emit: Callable[[int, str], None]) -> None:
+    global _worker_number, _emit
+    _worker_number = worker_number
+    _emit = emit
+    sys.stdout = _WorkerStream(1, emit)
+    sys.stderr = _WorkerStream(2, emit)
+
+
+def _describe(index: int, kind: str, error: BaseException) -> tuple:
+    """(index, kind, pickled exception or None, type name, message, formatted traceback)."""
+    formatted = "".join(traceback.format_exception(error))
+    error.__traceback__ = None
+    try:
+        pickled = pickle.dumps(error, 5)
+        pickle.loads(pickled)  # an exception can pickle and still fail to unpickle
+    except Exception:
+        pickled = None
+    return (index, kind, pickled, type(error).__qualname__, str(error), formatted)
+
+
+def _enter_job(job_id: int, factory: memoryview, sys_path: memoryview) -> None:
+    global _job_id, _item_function, _setup_error
+    _job_id, _item_function, _setup_error = job_id, None, None
+    path = pickle.loads(sys_path)
+    if sys.path != path:
+        sys.path[:] = path
+    try:
+        _item_function = pickle.loads(factory)()
+    except BaseException as error:  # noqa: BLE001 - reported to the notebook
+        _setup_error = (error,)
+
+
+def _pickle_results(results: list, errors: list, first_index: int) -> bytes:
+    try:
+        return pickle.dumps((results, errors), 5)
+    except Exception:
+        pass
+    # Find the results that cannot travel and report them as errors of their items.
+    for offset, value in enumerate(results):
+        try:
+            pickle.dumps(value, 5)
+        except Exception as error:  # noqa: BLE001
+            results[offset] = None
+            problem = TypeError(
+                f"the result of item {first_index + offset} cannot be sent back to the notebook "
+                f"({type(value).__name__} does not pickle: {error}); return plain data instead")
+            errors.append(_describe(first_index + offset, "result", problem))
+    return pickle.dumps((results, errors), 5)
+
+
+def run_chunk(job_id: int, factory: memoryview, sys_path: memoryview, items_view: memoryview,
+              first_index: int, stop_on_error: bool) -> tuple[bytes, int]:
+    """Runs one chunk; returns (pickled (results, errors), number of errors)."""
+    if job_id != _job_id:
+        _enter_job(job_id, factory, sys_path)
+    items = pickle.loads(items_view)
+    if _setup_error is not None:
+        errors = [_describe(first_index, "setup", _setup_error[0])]
+        return pickle.dumps(([None] * len(items), errors), 5), len(items)
+
+    function = _item_function
+    results: list = []
+    errors: list = []
+    append = results.append
+    remaining = iter(items)
+    while True:
+        try:
+            for item in remaining:
+                append(function(item))
+            break
+        except BaseException as error:  # noqa: BLE001 - every item error goes home
+            index = first_index + len(results)
+            append(None)
+            errors.append(_describe(index, "item", error))
+            if stop_on_error or isinstance(error, KeyboardInterrupt):
+                results.extend([None] * (len(items) - len(results)))
+                break
+    return _pickle_results(results, errors, first_index), len(errors)
