@@ -1,0 +1,7 @@
+"""Shared pytest set-up: the suites run against the installed build (scripts/tasks sets the paths)."""
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "python"))

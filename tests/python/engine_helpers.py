@@ -1,0 +1,86 @@
+"""Item functions for the engine tests. Imported by reference inside the sub-interpreters, so this
+module must stay importable there: standard library only."""
+
+from __future__ import annotations
+
+import time
+
+
+def add_one_factory():
+    return add_one
+
+
+def add_one(x):
+    return x + 1
+
+
+def square_factory():
+    return lambda x: x * x
+
+
+def busy_factory():
+    return busy_forever
+
+
+def busy_forever(x):
+    if x == 0:
+        return 0
+    while True:
+        pass
+
+
+def sleepy_factory():
+    return lambda x: time.sleep(x) or x
+
+
+def failing_at_seven_factory():
+    return fail_at_seven
+
+
+def fail_at_seven(x):
+    if x == 7:
+        raise ValueError(f"seven is not allowed (got {x})")
+    return x
+
+
+def printing_factory():
+    def shout(x):
+        print(f"item {x}")
+        return x
+    return shout
+
+
+def unpicklable_result_factory():
+    return lambda x: (lambda: x) if x == 3 else x
+
+
+class StubbornError(Exception):
+    def __reduce__(self):
+        raise TypeError("StubbornError refuses to pickle")
+
+
+def unpicklable_exception_factory():
+    def fail(x):
+        if x == 2:
+            raise StubbornError("item two")
+        return x
+    return fail
+
+
+def numpy_factory():
+    import numpy  # noqa: F401 - NumPy refuses own-GIL sub-interpreters
+
+    return add_one
+
+
+def import_factory(module_name):
+    def make():
+        module = __import__(module_name)
+        return module.value
+    return make
+
+
+def thread_id_factory():
+    import threading
+
+    return lambda x: threading.get_ident()
