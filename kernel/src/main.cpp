@@ -8,6 +8,7 @@
 #include <xeus/xkernel.hpp>
 #include <xeus/xkernel_configuration.hpp>
 
+#include "xparallel/xbridges.hpp"
 #include "xparallel/xinterpreter.hpp"
 #include "xparallel/xpython_runtime.hpp"
 #include "xparallel/xsignals.hpp"
@@ -41,5 +42,6 @@ int main(int argc, char* argv[])
     xeus::xkernel kernel(config, xeus::get_user_name(), xeus::make_zmq_context(),
                          std::make_unique<xparallel::interpreter>(), xeus::make_xserver_shell_main);
     kernel.start();
+    xparallel::detach_comms_from_kernel();
     return 0;
 }

@@ -14,6 +14,8 @@ namespace xparallel
     {
         xeus::xcomm_manager& comm_manager() { return xeus::get_interpreter().comm_manager(); }
 
+        bool kernel_alive = true;
+
         xeus::buffer_sequence to_buffers(py::handle buffers)
         {
             xeus::buffer_sequence result;
@@ -78,31 +80,44 @@ namespace xparallel
     class python_comm
     {
     public:
-        explicit python_comm(xeus::xcomm&& comm) : m_comm(std::move(comm)) { attach(); }
-        python_comm(const std::string& target_name, const std::string& comm_id)
-            : m_comm(ensure_target(target_name), xeus::xguid(comm_id))
+        explicit python_comm(xeus::xcomm&& comm)
+            : p_comm(std::make_unique<xeus::xcomm>(std::move(comm)))
         {
             attach();
         }
+        python_comm(const std::string& target_name, const std::string& comm_id)
+            : p_comm(std::make_unique<xeus::xcomm>(ensure_target(target_name), xeus::xguid(comm_id)))
+        {
+            attach();
+        }
+        ~python_comm()
+        {
+            if (!kernel_alive)
+            {
+                (void)p_comm.release(); // its manager is gone: nothing left to unregister from
+            }
+        }
+        python_comm(const python_comm&) = delete;
+        python_comm& operator=(const python_comm&) = delete;
 
         void open(py::handle data, py::handle metadata, py::handle buffers)
         {
-            m_comm.open(to_json(metadata), to_json(data), to_buffers(buffers));
+            p_comm->open(to_json(metadata), to_json(data), to_buffers(buffers));
         }
         void send(py::handle data, py::handle metadata, py::handle buffers)
         {
-            m_comm.send(to_json(metadata), to_json(data), to_buffers(buffers));
+            p_comm->send(to_json(metadata), to_json(data), to_buffers(buffers));
         }
         void close(py::handle data, py::handle metadata, py::handle buffers)
         {
-            m_comm.close(to_json(metadata), to_json(data), to_buffers(buffers));
+            p_comm->close(to_json(metadata), to_json(data), to_buffers(buffers));
         }
         void set_handlers(py::object on_message, py::object on_close)
         {
             m_on_message = std::move(on_message);
             m_on_close = std::move(on_close);
         }
-        std::string id() const { return std::string(m_comm.id()); }
+        std::string id() const { return std::string(p_comm->id()); }
 
         static const xeus::xtarget* ensure_target(const std::string& name)
         {
@@ -142,7 +157,7 @@ namespace xparallel
 
         void attach()
         {
-            m_comm.on_message(
+            p_comm->on_message(
                 [this](xeus::xmessage message)
                 {
                     py::gil_scoped_acquire gil;
@@ -151,7 +166,7 @@ namespace xparallel
                         call_reporting_errors(m_on_message, to_python(message));
                     }
                 });
-            m_comm.on_close(
+            p_comm->on_close(
                 [this](xeus::xmessage message)
                 {
                     py::gil_scoped_acquire gil;
@@ -164,12 +179,14 @@ namespace xparallel
                 });
         }
 
-        xeus::xcomm m_comm;
+        std::unique_ptr<xeus::xcomm> p_comm;
         py::object m_on_message;
         py::object m_on_close;
 
         friend void bind_comm_bridge(py::module_& m);
     };
+
+    void detach_comms_from_kernel() { kernel_alive = false; }
 
     void bind_comm_bridge(py::module_& m)
     {

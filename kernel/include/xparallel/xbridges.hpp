@@ -12,6 +12,10 @@ namespace xparallel
     // main thread, the one that owns the shell socket.
     void bind_output_bridge(py::module_& m); // streams, display data, results, errors, input
     void bind_comm_bridge(py::module_& m);   // comms, for the `comm` package and ipywidgets
+
+    // Call once the kernel has stopped and before it is destroyed: comms that Python still holds
+    // then forget xeus's comm manager instead of unregistering from it after it is gone.
+    void detach_comms_from_kernel();
 }
 
 #endif
