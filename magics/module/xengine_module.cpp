@@ -10,6 +10,7 @@
 #include <pybind11/stl.h>
 
 #include "xjob.hpp"
+#include "xparallel/xchunk_sizer.hpp"
 #include "xparallel/xpool.hpp"
 
 namespace py = pybind11;
@@ -126,7 +127,7 @@ PYBIND11_MODULE(_engine, m)
         .def_property_readonly("results", &job::results)
         .def_property_readonly("errors", &job::errors,
                                "[(index, worker, kind, pickled exception or None, type name, "
-                               "message, traceback)]")
+                               "message, traceback, item repr)]")
         .def_property_readonly("finished", &job::finished)
         .def_property_readonly("cancelled", &job::cancelled)
         .def_property_readonly("elapsed", &job::elapsed)
@@ -135,6 +136,15 @@ PYBIND11_MODULE(_engine, m)
              "per worker); state: 0 starting, 1 idle, 2 busy, 3 stopped.")
         .def("timeline", &job::timeline,
              "[(worker, first index, items, start s, end s, cpu s)] per chunk, in input order.");
+
+    py::class_<chunk_sizer>(m, "ChunkSizer",
+                            "The engine's automatic chunk sizes, shared with the Python backends.")
+        .def(py::init(
+                 [](std::size_t workers, std::size_t fixed, std::optional<std::size_t> total)
+                 { return chunk_sizer({.workers = workers, .fixed = fixed, .total = total}); }),
+             py::arg("workers"), py::arg("fixed") = 0, py::arg("total") = py::none())
+        .def("next", &chunk_sizer::next, py::arg("dispatched"))
+        .def("record", &chunk_sizer::record, py::arg("items"), py::arg("seconds"));
 
     py::module_::import("atexit").attr("register")(py::cpp_function(&shutdown_all_pools));
 }

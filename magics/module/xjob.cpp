@@ -134,10 +134,10 @@ namespace xparallel
             for (py::handle error : py::list(answer[1]))
             {
                 py::tuple described = py::reinterpret_borrow<py::tuple>(error);
-                // (index, worker, kind, pickled, type name, message, traceback)
+                // (index, worker, kind, pickled, type name, message, traceback, item repr)
                 m_errors.append(py::make_tuple(described[0], record.worker + 1, described[1],
                                                described[2], described[3], described[4],
-                                               described[5]));
+                                               described[5], described[6]));
             }
             PyObject* extended = PyObject_CallMethod(m_results.ptr(), "extend", "O", values.ptr());
             if (!extended)

@@ -65,7 +65,8 @@ def test_an_endless_generator_is_consumed_with_bounded_lookahead(pool):
 def test_exception_carries_index_worker_and_traceback(pool):
     job = run(engine.submit(h.failing_at_seven_factory, range(20), workers=2, chunksize=1))
     assert len(job.errors) == 1
-    index, worker, kind, pickled, type_name, message, traceback = job.errors[0]
+    index, worker, kind, pickled, type_name, message, traceback, item = job.errors[0]
+    assert item == "7"
     assert (index, kind, type_name) == (7, "item", "ValueError")
     assert worker in (1, 2)
     assert "seven is not allowed" in message
@@ -97,7 +98,7 @@ def test_unpicklable_result_is_named(pool):
 
 def test_unpicklable_exception_still_reports_type_and_message(pool):
     job = run(engine.submit(h.unpicklable_exception_factory, range(5), workers=2))
-    index, _, kind, pickled, type_name, message, traceback = job.errors[0]
+    index, _, kind, pickled, type_name, message, traceback, _ = job.errors[0]
     assert (index, type_name, message, pickled) == (2, "StubbornError", "item two", None)
     assert "StubbornError: item two" in traceback
 
@@ -132,7 +133,7 @@ def test_workers_see_the_notebook_sys_path(pool, tmp_path, monkeypatch):
 
 def test_numpy_refusal_is_recognisable(pool):
     job = run(engine.submit(h.numpy_factory, range(3), workers=2))
-    _, _, kind, _, type_name, message, _ = job.errors[0]
+    _, _, kind, _, type_name, message, _, _ = job.errors[0]
     assert kind == "setup"
     assert engine.is_subinterpreter_refusal(type_name, message), message
 

@@ -4,6 +4,7 @@ __version__ = "0.1.0"
 
 
 def load_ipython_extension(ipython) -> None:  # noqa: ANN001
+    """`%load_ext xparallel`: registers %%parallel and %parallel_pool."""
     from .magic import register
 
     register(ipython)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import reprlib
 import sys
 import traceback
 from typing import Any, Callable
@@ -43,16 +44,53 @@ def start(worker_number: int, emit: Callable[[int, str], None]) -> None:
     sys.stderr = _WorkerStream(2, emit)
 
 
-def _describe(index: int, kind: str, error: BaseException) -> tuple:
-    """(index, kind, pickled exception or None, type name, message, formatted traceback)."""
+def _dumps(value: Any) -> bytes:
+    """pickle, or cloudpickle for what pickle cannot name (classes defined in the cell)."""
+    try:
+        return pickle.dumps(value, 5)
+    except Exception:
+        import cloudpickle
+
+        return cloudpickle.dumps(value, protocol=5)
+
+
+def describe(index: int, kind: str, error: BaseException, item: Any = None) -> tuple:
+    """(index, kind, pickled exception or None, type name, message, formatted traceback,
+    short repr of the item)."""
     formatted = "".join(traceback.format_exception(error))
     error.__traceback__ = None
     try:
-        pickled = pickle.dumps(error, 5)
+        pickled = _dumps(error)
         pickle.loads(pickled)  # an exception can pickle and still fail to unpickle
     except Exception:
         pickled = None
-    return (index, kind, pickled, type(error).__qualname__, str(error), formatted)
+    try:
+        shown = reprlib.repr(item) if kind == "item" else ""
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real error
+        shown = f"<{type(item).__name__}>"
+    return (index, kind, pickled, type(error).__qualname__, str(error), formatted, shown)
+
+
+def apply(function: Callable[[Any], Any], items: list, first_index: int,
+          stop_on_error: bool) -> tuple[list, list]:
+    """Maps `function` over a chunk; a failed item leaves None and an error description."""
+    results: list = []
+    errors: list = []
+    append = results.append
+    remaining = iter(items)
+    item = None
+    while True:
+        try:
+            for item in remaining:
+                append(function(item))
+            break
+        except BaseException as error:  # noqa: BLE001 - every item error goes home
+            append(None)
+            errors.append(describe(first_index + len(results) - 1, "item", error, item))
+            if stop_on_error or isinstance(error, KeyboardInterrupt):
+                results.extend([None] * (len(items) - len(results)))
+                break
+    return results, errors
 
 
 def _enter_job(job_id: int, factory: memoryview, sys_path: memoryview) -> None:
@@ -67,22 +105,22 @@ def _enter_job(job_id: int, factory: memoryview, sys_path: memoryview) -> None:
         _setup_error = (error,)
 
 
-def _pickle_results(results: list, errors: list, first_index: int) -> bytes:
+def pickle_results(results: list, errors: list, first_index: int) -> bytes:
     try:
-        return pickle.dumps((results, errors), 5)
+        return _dumps((results, errors))
     except Exception:
         pass
     # Find the results that cannot travel and report them as errors of their items.
     for offset, value in enumerate(results):
         try:
-            pickle.dumps(value, 5)
+            _dumps(value)
         except Exception as error:  # noqa: BLE001
             results[offset] = None
             problem = TypeError(
                 f"the result of item {first_index + offset} cannot be sent back to the notebook "
                 f"({type(value).__name__} does not pickle: {error}); return plain data instead")
-            errors.append(_describe(first_index + offset, "result", problem))
-    return pickle.dumps((results, errors), 5)
+            errors.append(describe(first_index + offset, "result", problem))
+    return _dumps((results, errors))
 
 
 def run_chunk(job_id: int, factory: memoryview, sys_path: memoryview, items_view: memoryview,
@@ -92,24 +130,8 @@ def run_chunk(job_id: int, factory: memoryview, sys_path: memoryview, items_view
         _enter_job(job_id, factory, sys_path)
     items = pickle.loads(items_view)
     if _setup_error is not None:
-        errors = [_describe(first_index, "setup", _setup_error[0])]
+        errors = [describe(first_index, "setup", _setup_error[0])]
         return pickle.dumps(([None] * len(items), errors), 5), len(items)
 
-    function = _item_function
-    results: list = []
-    errors: list = []
-    append = results.append
-    remaining = iter(items)
-    while True:
-        try:
-            for item in remaining:
-                append(function(item))
-            break
-        except BaseException as error:  # noqa: BLE001 - every item error goes home
-            index = first_index + len(results)
-            append(None)
-            errors.append(_describe(index, "item", error))
-            if stop_on_error or isinstance(error, KeyboardInterrupt):
-                results.extend([None] * (len(items) - len(results)))
-                break
-    return _pickle_results(results, errors, first_index), len(errors)
+    results, errors = apply(_item_function, items, first_index, stop_on_error)
+    return pickle_results(results, errors, first_index), len(errors)

@@ -1,0 +1,76 @@
+"""What a worker needs to run a cell: the spec the notebook ships, and how a worker turns it into
+the item function. Standard library (plus cloudpickle) only: it runs in sub-interpreters and in
+worker processes alike."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import importlib
+import io
+import linecache
+import os
+import pickle
+import sys
+import time
+from contextlib import redirect_stderr, redirect_stdout
+from typing import Any, Callable
+
+from ._worker import apply
+from .cell import FUNC, ITEM, plan_cell
+
+
+def make_item_function(spec: dict) -> Callable[[Any], Any]:
+    """Runs the cell's setup in a fresh namespace holding the captured names, and returns the
+    item function. `spec`: source, filename, modules {alias: module}, captured (pickled dict)."""
+    source, filename = spec["source"], spec["filename"]
+    # Tracebacks in the worker then show the cell's own lines.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    plan = plan_cell(source, filename)
+    namespace: dict[str, Any] = {"__name__": "__xparallel__", "__builtins__": builtins}
+    for alias, module_name in spec["modules"].items():
+        namespace[alias] = importlib.import_module(module_name)
+    if spec["captured"]:
+        namespace.update(pickle.loads(spec["captured"]))
+    exec(compile(ast.fix_missing_locations(plan.setup_module()), filename, "exec"), namespace)
+    if plan.function is not None:
+        namespace[FUNC] = eval(compile(ast.fix_missing_locations(ast.Expression(plan.function)),
+                                       filename, "eval"), namespace)
+    exec(compile(ast.fix_missing_locations(plan.item_module()), filename, "exec"), namespace)
+    return namespace[ITEM]
+
+
+def probe_import(module_name: str) -> Callable[[Any], Any]:
+    """A factory that only imports a module: tells whether it loads in a sub-interpreter."""
+    importlib.import_module(module_name)
+    return lambda item: item
+
+
+# ---- the processes backend's side ---------------------------------------------------------------
+_process_cache: dict[bytes, Callable[[Any], Any] | BaseException] = {}
+
+
+def run_chunk_in_process(key: bytes, spec: bytes, items: list, first_index: int,
+                         stop_on_error: bool, sys_path: list[str]) -> tuple:
+    """One chunk in a worker process: (pid, results, errors, start, end, cpu, stdout, stderr)."""
+    if sys.path != sys_path:
+        sys.path[:] = sys_path
+    out, err = io.StringIO(), io.StringIO()
+    start, cpu = time.time(), time.thread_time()
+    with redirect_stdout(out), redirect_stderr(err):
+        function = _process_cache.get(key)
+        if function is None:
+            _process_cache.clear()
+            try:
+                function = make_item_function(pickle.loads(spec))
+            except BaseException as error:  # noqa: BLE001 - reported as a setup error
+                function = error
+            _process_cache[key] = function
+        if isinstance(function, BaseException):
+            from ._worker import describe
+
+            results, errors = [None] * len(items), [describe(first_index, "setup", function)]
+        else:
+            results, errors = apply(function, items, first_index, stop_on_error)
+    return (os.getpid(), results, errors, start, time.time(), time.thread_time() - cpu,
+            out.getvalue(), err.getvalue())

@@ -1,0 +1,204 @@
+"""What every backend shares: the work description, and a chunked job over an executor (the
+threads, processes and serial backends) with the engine's chunk sizes, ordering and report."""
+
+from __future__ import annotations
+
+import pickle
+import time
+from concurrent import futures
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .. import _engine
+
+STARTING, IDLE, BUSY, STOPPED = 0, 1, 2, 3
+
+
+@dataclass
+class Work:
+    """A cell's work. `spec` (pickled) is what isolated workers rebuild the item function from;
+    `local_function` is the item function bound to the notebook's own namespace, for backends
+    that share the notebook's interpreter (threads, serial)."""
+
+    spec: dict
+    local_function: Callable[[Any], Any]
+
+    def spec_bytes(self) -> bytes:
+        return pickle.dumps(self.spec, 5)
+
+
+def pickle_items(chunk: list, first_index: int) -> bytes:
+    """The chunk pickled for a worker; an item that does not pickle is named."""
+    try:
+        return pickle.dumps(chunk, 5)
+    except Exception:
+        for offset, item in enumerate(chunk):
+            try:
+                pickle.dumps(item, 5)
+            except Exception as error:
+                raise TypeError(
+                    f"item {first_index + offset} ({repr(item)[:80]}) cannot be sent to a worker: "
+                    f"{error}. Workers receive items by pickling; pass plain data (numbers, "
+                    "strings, tuples, lists, dicts) or picklable objects.") from None
+        raise
+
+
+class ChunkedJob:
+    """A job whose chunks run on an executor: subclasses say how a chunk is submitted and how
+    running items are interrupted. A chunk's future yields
+    (worker index, results, errors, start, end, cpu, stdout, stderr), times from time.time()."""
+
+    def __init__(self, items: Any, workers: int, chunksize: int, stop_on_error: bool,
+                 total: int | None) -> None:
+        self.workers = workers
+        self.results: list = []
+        self.errors: list = []
+        self.finished = False
+        self.cancelled = False
+        self._items = iter(items)
+        self._stop_on_error = stop_on_error
+        self._total = total
+        self._sizer = _engine.ChunkSizer(workers, chunksize, total)
+        self._lookahead = 2 * workers + 1
+        self._pending: dict[int, futures.Future] = {}
+        self._sequence = 0
+        self._next_to_collect = 0
+        self._dispatched = 0
+        self._collected = 0
+        self._exhausted = False
+        self._started = time.monotonic()
+        self._started_wall = time.time()
+        self._done = [0] * workers
+        self._cpu = [0.0] * workers
+        self._busy = [0.0] * workers
+        self._failed = [False] * workers
+        self._timeline: list[tuple] = []
+        self._events: list[tuple] = []
+
+    # ---- for subclasses ---------------------------------------------------------------------
+    def _submit_chunk(self, chunk: list, first_index: int) -> futures.Future:
+        raise NotImplementedError
+
+    def _interrupt_running(self) -> None:
+        """Stop items that are running now (queued ones are cancelled already)."""
+
+    def _states(self) -> list[int]:
+        busy = BUSY if self._pending and not self.finished else IDLE
+        return [busy] * self.workers
+
+    def _close(self) -> None:
+        """The job is over (finished or cancelled)."""
+
+    # ---- the protocol -----------------------------------------------------------------------
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self._started
+
+    def pump(self, timeout: float = 0.1) -> bool:
+        deadline = time.monotonic() + max(0.0, timeout)
+        try:
+            while not self.finished:
+                self._feed()
+                if self._exhausted and not self._pending:
+                    self._finish()
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                head = self._pending.get(self._next_to_collect)
+                if head is not None and not head.done():
+                    futures.wait([head], timeout=left)
+                self._collect()
+        except KeyboardInterrupt:
+            self.cancel()
+            raise
+        return self.finished
+
+    def cancel(self) -> None:
+        if self.cancelled:
+            return
+        self.cancelled = True
+        for future in self._pending.values():
+            future.cancel()
+        self._interrupt_running()
+        self._finish()
+
+    def progress(self) -> tuple:
+        total = self._total if self._total is not None else (
+            self._dispatched if self._exhausted else None)
+        states = self._states()
+        workers = [(self._done[i], self._cpu[i], self._busy[i], states[i], self._failed[i])
+                   for i in range(self.workers)]
+        return (self._dispatched, self._collected, total, workers)
+
+    def timeline(self) -> list[tuple]:
+        return list(self._timeline)
+
+    def events(self) -> list[tuple]:
+        events, self._events = self._events, []
+        return events
+
+    # ---- internals --------------------------------------------------------------------------
+    def _finish(self) -> None:
+        if not self.finished:
+            self.finished = True
+            self._close()
+
+    def _feed(self) -> None:
+        while not self._exhausted and not self.finished and len(self._pending) < self._lookahead:
+            size = self._sizer.next(self._dispatched)
+            chunk = []
+            for _ in range(size):
+                try:
+                    chunk.append(next(self._items))
+                except StopIteration:
+                    self._exhausted = True
+                    break
+                except BaseException:
+                    self.cancel()  # the input itself failed: stop, then let it propagate
+                    raise
+            if not chunk:
+                break
+            try:
+                future = self._submit_chunk(chunk, self._dispatched)
+            except BaseException:
+                self.cancel()
+                raise
+            self._pending[self._sequence] = future
+            self._sequence += 1
+            self._dispatched += len(chunk)
+
+    def _collect(self) -> None:
+        while not self.finished:
+            future = self._pending.get(self._next_to_collect)
+            if future is None or not future.done():
+                return
+            del self._pending[self._next_to_collect]
+            self._next_to_collect += 1
+            if future.cancelled():
+                continue
+            worker, values, errors, start, end, cpu, out, err = future.result()
+            count = len(values)
+            self._sizer.record(count, end - start)
+            first_index = self._collected
+            self._timeline.append((worker + 1, first_index, count, start - self._started_wall,
+                                   end - self._started_wall, cpu))
+            self._done[worker] += count - min(count, len(errors))
+            self._cpu[worker] += cpu
+            self._busy[worker] += end - start
+            for stream, text in ((1, out), (2, err)):
+                if text:
+                    self._events.append((worker + 1, stream, text))
+            self.results.extend(values)
+            self._collected += count
+            for error in errors:
+                index, kind, pickled, type_name, message, traceback, item = error
+                self.errors.append((index, worker + 1, kind, pickled, type_name, message, traceback,
+                                    item))
+                self._failed[worker] = True
+                if type_name == "KeyboardInterrupt" and not self.cancelled:
+                    self.cancel()
+                    raise KeyboardInterrupt
+            if errors and self._stop_on_error:
+                self.cancel()
+                return

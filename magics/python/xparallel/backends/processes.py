@@ -1,0 +1,115 @@
+"""`processes`: a warm pool of worker processes (forkserver start method: no fork of the kernel's
+threads), shipping the same pickled cell spec as the sub-interpreter engine. For modules that
+refuse sub-interpreters (NumPy) and for native code that might crash."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import pickle
+import sys
+from concurrent import futures
+from typing import Any
+
+from .._payload import run_chunk_in_process
+from .base import ChunkedJob, Work, pickle_items
+
+
+def _run_pickled(key: bytes, spec: bytes, items: bytes, first_index: int, stop_on_error: bool,
+                 sys_path: list[str]) -> tuple:
+    from .._worker import pickle_results
+
+    pid, results, errors, start, end, cpu, out, err = run_chunk_in_process(
+        key, spec, pickle.loads(items), first_index, stop_on_error, sys_path)
+    return pid, pickle_results(results, errors, first_index), start, end, cpu, out, err
+
+
+class _ProcessesJob(ChunkedJob):
+    def __init__(self, backend: "ProcessesBackend", work: Work, items: Any, workers: int,
+                 chunksize: int, stop_on_error: bool, total: int | None) -> None:
+        super().__init__(items, workers, chunksize, stop_on_error, total)
+        self._backend = backend
+        self._executor = backend.executor(workers)
+        self._spec = work.spec_bytes()
+        self._key = hashlib.sha256(self._spec).digest()
+        self._sys_path = list(sys.path)
+        self._raw: list[futures.Future] = []
+
+    def _submit_chunk(self, chunk: list, first_index: int) -> futures.Future:
+        payload = pickle_items(chunk, first_index)
+        raw = self._executor.submit(_run_pickled, self._key, self._spec, payload, first_index,
+                                    self._stop_on_error, self._sys_path)
+        done: futures.Future = futures.Future()
+
+        def unpack(source: futures.Future) -> None:
+            if source.cancelled():
+                done.cancel()
+                return
+            error = source.exception()
+            if error is not None:
+                done.set_exception(RuntimeError(
+                    f"a worker process failed on items from {first_index}: {error!r}"))
+                return
+            pid, pickled, start, end, cpu, out, err = source.result()
+            try:
+                results, errors = pickle.loads(pickled)
+            except Exception as problem:  # noqa: BLE001
+                done.set_exception(TypeError(
+                    f"the results of items from {first_index} cannot be unpickled in the "
+                    f"notebook: {problem}"))
+                return
+            done.set_result((self._backend.worker_index(pid, self.workers), results, errors,
+                             start, end, cpu, out, err))
+
+        raw.add_done_callback(unpack)
+        self._raw.append(raw)
+        return done
+
+    def cancel(self) -> None:
+        for raw in self._raw:
+            raw.cancel()
+        super().cancel()
+
+    def _interrupt_running(self) -> None:
+        # A running process cannot be interrupted from here without signalling it: end the pool,
+        # the next cell starts a fresh one.
+        if any(not raw.done() for raw in self._raw):
+            self._backend.terminate()
+
+
+class ProcessesBackend:
+    name = "processes"
+    noun = "processes"
+
+    def __init__(self) -> None:
+        self._executor: futures.ProcessPoolExecutor | None = None
+        self._size = 0
+        self._pids: dict[int, int] = {}
+
+    def executor(self, workers: int) -> futures.ProcessPoolExecutor:
+        if self._executor is None or self._size != workers:
+            self.terminate()
+            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+            self._executor = futures.ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context(method))
+            self._size = workers
+            self._pids = {}
+        return self._executor
+
+    def worker_index(self, pid: int, workers: int) -> int:
+        return self._pids.setdefault(pid, len(self._pids) % workers)
+
+    def terminate(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        processes = list(getattr(executor, "_processes", {}).values())  # no public way to kill
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=2)
+
+    def submit(self, work: Work, items: Any, workers: int, chunksize: int, stop_on_error: bool,
+               total: int | None) -> _ProcessesJob:
+        return _ProcessesJob(self, work, items, workers, chunksize, stop_on_error, total)

@@ -1,0 +1,127 @@
+"""`threads`: a pool of threads in the notebook's interpreter, sharing its GIL and its objects
+(the backend that shows why pure Python does not speed up with threads, and where a race on
+notebook state can happen)."""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import sys
+import threading
+import time
+from concurrent import futures
+from typing import Any
+
+from .._worker import apply
+from .base import BUSY, IDLE, ChunkedJob, Work
+
+
+class _RoutedStream(io.TextIOBase):
+    """While a threads job runs: text printed on a worker thread goes to that worker's events
+    (published from the main thread with its [wN] prefix); other text goes where it went."""
+
+    def __init__(self, original: Any, stream: int, job: "_ThreadsJob") -> None:
+        super().__init__()
+        self.original = original
+        self._stream = stream
+        self._job = job
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        worker = self._job.worker_of(threading.get_ident())
+        if worker is None:
+            return self.original.write(text)
+        self._job.add_event(worker, self._stream, text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.original.flush()
+
+
+class _ThreadsJob(ChunkedJob):
+    def __init__(self, backend: "ThreadsBackend", work: Work, items: Any, workers: int,
+                 chunksize: int, stop_on_error: bool, total: int | None) -> None:
+        super().__init__(items, workers, chunksize, stop_on_error, total)
+        self._backend = backend
+        self._executor = backend.executor(workers)
+        self._function = work.local_function
+        self._lock = threading.Lock()
+        self._workers_by_thread: dict[int, int] = {}
+        self._running: dict[int, int] = {}  # worker -> thread ident, while in a chunk
+        self._saved_streams = (sys.stdout, sys.stderr)
+        sys.stdout = _RoutedStream(sys.stdout, 1, self)
+        sys.stderr = _RoutedStream(sys.stderr, 2, self)
+
+    def worker_of(self, ident: int) -> int | None:
+        return self._workers_by_thread.get(ident)
+
+    def add_event(self, worker: int, stream: int, text: str) -> None:
+        with self._lock:
+            self._events.append((worker + 1, stream, text))
+
+    def events(self) -> list[tuple]:
+        with self._lock:
+            return super().events()
+
+    def _run(self, chunk: list, first_index: int) -> tuple:
+        ident = threading.get_ident()
+        with self._lock:
+            worker = self._workers_by_thread.setdefault(ident, len(self._workers_by_thread))
+            self._running[worker] = ident
+        start, cpu = time.time(), time.thread_time()
+        try:
+            results, errors = apply(self._function, chunk, first_index, self._stop_on_error)
+        finally:
+            with self._lock:
+                self._running.pop(worker, None)
+        return (worker, results, errors, start, time.time(), time.thread_time() - cpu, "", "")
+
+    def _submit_chunk(self, chunk: list, first_index: int) -> futures.Future:
+        return self._executor.submit(self._run, chunk, first_index)
+
+    def _states(self) -> list[int]:
+        with self._lock:
+            running = set(self._running)
+        return [BUSY if i in running and not self.finished else IDLE for i in range(self.workers)]
+
+    def _interrupt_running(self) -> None:
+        # Threads cannot be killed; raising KeyboardInterrupt in them ends a pure-Python loop at
+        # its next bytecode. The executor is then retired: an interrupt may land outside an item.
+        with self._lock:
+            idents = list(self._running.values())
+        for ident in idents:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident),
+                                                       ctypes.py_object(KeyboardInterrupt))
+        if idents:
+            self._backend.retire(self._executor)
+
+    def _close(self) -> None:
+        sys.stdout, sys.stderr = self._saved_streams
+
+
+class ThreadsBackend:
+    name = "threads"
+    noun = "threads"
+
+    def __init__(self) -> None:
+        self._executor: futures.ThreadPoolExecutor | None = None
+        self._size = 0
+
+    def executor(self, workers: int) -> futures.ThreadPoolExecutor:
+        if self._executor is None or self._size != workers:
+            if self._executor is not None:
+                self._executor.shutdown(wait=False)
+            self._executor = futures.ThreadPoolExecutor(workers, thread_name_prefix="xparallel-w")
+            self._size = workers
+        return self._executor
+
+    def retire(self, executor: futures.ThreadPoolExecutor) -> None:
+        if executor is self._executor:
+            executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    def submit(self, work: Work, items: Any, workers: int, chunksize: int, stop_on_error: bool,
+               total: int | None) -> _ThreadsJob:
+        return _ThreadsJob(self, work, items, workers, chunksize, stop_on_error, total)

@@ -1,0 +1,52 @@
+"""Whether a front end that renders widgets is attached.
+
+ipywidgets' front end (Notebook 7, JupyterLab) opens a comm to the `jupyter.widget.control` target
+when it connects to a kernel, to fetch widget state; nbconvert, nbclient and consoles never do.
+xparallel listens on that target (handing the comm on to ipywidgets), so it knows whether to draw
+widgets or to write the same facts as text."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+CONTROL_TARGET = "jupyter.widget.control"
+_seen_widget_front_end = False
+
+
+def widgets_wanted() -> bool:
+    forced = os.environ.get("XPARALLEL_PROGRESS", "").lower()
+    if forced in ("widgets", "text"):
+        return forced == "widgets"
+    return _seen_widget_front_end
+
+
+def _comm_manager() -> Any:
+    try:
+        import comm
+
+        return comm.get_comm_manager()
+    except Exception:  # noqa: BLE001 - no kernel (plain IPython)
+        return None
+
+
+def listen_for_widget_front_end() -> None:
+    manager = _comm_manager()
+    if manager is None or getattr(manager, "_xparallel_listening", False):
+        return
+    previous = manager.targets.get(CONTROL_TARGET)
+
+    def on_control_open(comm: Any, message: dict) -> None:
+        global _seen_widget_front_end
+        _seen_widget_front_end = True
+        handler = previous
+        if handler is None or handler is on_control_open:
+            import ipywidgets  # noqa: F401 - registers its own control target
+
+            handler = manager.targets.get(CONTROL_TARGET)
+        if handler is not None and handler is not on_control_open:
+            manager.register_target(CONTROL_TARGET, on_control_open)  # keep listening
+            handler(comm, message)
+
+    manager.register_target(CONTROL_TARGET, on_control_open)
+    manager._xparallel_listening = True

@@ -1,0 +1,153 @@
+"""The %%parallel and %parallel_pool magics."""
+
+from __future__ import annotations
+
+import os
+import resource
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from . import engine, run
+from .backends import NAMES
+from .frontend import listen_for_widget_front_end
+
+# Options that take a value, for splitting the line form's options from its statement.
+_VALUED = {"-w", "--workers", "-b", "--backend", "--chunksize", "--errors"}
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise UsageError(f"expected at least 1, got {value}")
+    return value
+
+
+def _split_line(line: str) -> tuple[str, str]:
+    """'-w 2 x = [...]' -> ('-w 2', 'x = [...]'): leading options, then the statement."""
+    tokens = line.split()
+    taken = 0
+    while taken < len(tokens) and tokens[taken].startswith("-"):
+        option = tokens[taken]
+        taken += 2 if option in _VALUED else 1
+    options = " ".join(tokens[:taken])
+    rest = line.split(None, taken)[taken] if taken < len(tokens) else ""
+    return options, rest
+
+
+@magics_class
+class ParallelMagics(Magics):
+    @magic_arguments()
+    @argument("-w", "--workers", type=_positive, default=None,
+              help="worker count; default: the CPUs this process may use")
+    @argument("-b", "--backend", choices=NAMES, default="auto",
+              help="interpreters (own-GIL sub-interpreters), threads (one interpreter, shared "
+                   "GIL), processes, serial, or auto (default: interpreters, or processes when "
+                   "the cell needs a module that refuses sub-interpreters, such as NumPy)")
+    @argument("--chunksize", type=_positive, default=None,
+              help="items per dispatch; default: automatic (a few chunks per worker, bounded "
+                   "chunk time)")
+    @argument("--errors", choices=("raise", "skip", "collect"), default="raise",
+              help="raise: the first failure cancels the rest and is raised (default); skip: "
+                   "failed items are left out and counted; collect: the exception stands in the "
+                   "item's place")
+    @argument("--timeline", action="store_true",
+              help="after the run, a per-worker timeline of when each chunk ran")
+    @argument("--compare", action="store_true",
+              help="run the cell on serial, threads, processes and interpreters in turn and "
+                   "show wall time, speedup and cores used")
+    @argument("--quiet", action="store_true", help="no widgets, only the summary line")
+    @line_cell_magic
+    def parallel(self, line: str, cell: str | None = None) -> Any:
+        """Run the cell's last comprehension or map() across workers.
+
+        The outermost `for` of the cell's last statement is split across workers; everything
+        inside it runs in the workers; the results are joined back in the input's order::
+
+            %%parallel -w 2
+            import math
+            def is_prime(n):
+                return n > 1 and all(n % d for d in range(2, math.isqrt(n) + 1))
+            primes = [n for n in candidates if is_prime(n)]
+
+        Accepted last statements: list / set / dict comprehensions and generator expressions
+        (any inner for/if clauses), map(f, a, ...) and itertools.starmap(f, pairs), either
+        assigned (`TARGET = ...`) or bare (the cell's value). Statements before it are setup:
+        they run here and once in every worker. Names the cell uses but does not define are
+        shipped automatically: modules by name, notebook functions, classes and lambdas by value.
+
+        Line form: `%parallel squares = [x * x for x in range(10)]`.
+
+        After the run, `_parallel` holds the report: per-item worker, times and CPU time,
+        the errors, partial results after a failure or an interrupt. Workers run your code with
+        your rights in this process; a crash in native code takes the kernel down: use
+        `--backend processes` for untrusted native code.
+        """
+        __tracebackhide__ = True  # noqa: F841
+        if cell is None:
+            option_text, cell = _split_line(line)
+        else:
+            option_text = line
+        args = parse_argstring(self.parallel, option_text)
+        if not cell or not cell.strip():
+            raise UsageError("%%parallel: the cell is empty; write a mapped form such as "
+                             "`squares = [x * x for x in range(10)]` (see %%parallel?)")
+        options = run.Options(workers=args.workers or engine.default_workers(),
+                              backend=args.backend, chunksize=args.chunksize or 0,
+                              errors=args.errors, timeline=args.timeline, compare=args.compare,
+                              quiet=args.quiet)
+        return run.CellRun(self.shell, cell, options).execute()
+
+    @magic_arguments()
+    @argument("--resize", type=_positive, default=None, metavar="N",
+              help="resize the warm interpreter pool to N workers")
+    @argument("--restart", action="store_true", help="end every interpreter and start fresh ones")
+    @argument("--shutdown", action="store_true", help="end the pool (it restarts on next use)")
+    @argument("--last", action="store_true", help="return the last run's report (_parallel)")
+    @line_magic
+    def parallel_pool(self, line: str) -> Any:
+        """Show the warm sub-interpreter pool (backend, workers, state, memory), or resize,
+        restart or shut it down; --last returns the last %%parallel report."""
+        args = parse_argstring(self.parallel_pool, line)
+        if args.last:
+            if run.LAST_REPORT is None:
+                raise UsageError("%parallel_pool --last: no %%parallel cell has run yet")
+            return run.LAST_REPORT
+        if args.shutdown:
+            engine.shutdown_pool()
+        elif args.restart:
+            engine.restart_pool(args.resize)
+        elif args.resize:
+            engine.get_pool(args.resize)
+        return PoolStatus()
+
+
+class PoolStatus:
+    """What %parallel_pool shows."""
+
+    def __init__(self) -> None:
+        pool = engine.current_pool()
+        self.running = bool(pool and pool.running)
+        self.workers = pool.size if pool else 0
+        self.states = pool.states() if self.running else []
+        with open("/proc/self/statm") as statm:
+            self.rss_mb = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        self.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    def __repr__(self) -> str:
+        if not self.running:
+            return ("interpreters pool: not running (starts with the next %%parallel cell) · "
+                    f"kernel RSS {self.rss_mb:.0f} MB")
+        states = ", ".join(f"w{i + 1} {s}" for i, s in enumerate(self.states))
+        return (f"interpreters pool: {self.workers} workers ({states}) · kernel RSS "
+                f"{self.rss_mb:.0f} MB, peak {self.peak_mb:.0f} MB")
+
+
+def register(ipython: Any) -> None:
+    ipython.register_magics(ParallelMagics)
+    listen_for_widget_front_end()

@@ -1,0 +1,318 @@
+"""One %%parallel run: plan the cell, run its setup here, ship what the workers need, drive the
+backend while showing progress, and gather the ordered results into the namespace."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from . import engine
+from .backends import BACKENDS, Work
+from .capture import CaptureError, capture, referenced_modules
+from .cell import FUNC, CellShapeError, Plan, locate_new_nodes, plan_cell
+from .progress import make_progress
+from .report import Comparison, ItemError, ParallelReport
+
+PUMP_SECONDS = 0.1
+LAST_REPORT: ParallelReport | None = None
+_backends: dict[str, Any] = {}
+_refuses: dict[str, bool] = {}
+
+
+@dataclass
+class Options:
+    workers: int
+    backend: str
+    chunksize: int
+    errors: str
+    timeline: bool
+    compare: bool
+    quiet: bool
+
+
+def backend_named(name: str) -> Any:
+    if name not in _backends:
+        _backends[name] = BACKENDS[name]()
+    return _backends[name]
+
+
+# ---- the notebook side of a cell ---------------------------------------------------------------
+def _exec(node: ast.Module | ast.Expression, filename: str, namespace: dict, mode: str) -> Any:
+    code = compile(ast.fix_missing_locations(node), filename, mode)
+    return eval(code, namespace) if mode == "eval" else exec(code, namespace)  # noqa: S307
+
+
+def _assign(plan: Plan, value: Any, namespace: dict) -> None:
+    """TARGET = value for every target the cell wrote, with Python's own assignment rules."""
+    stored = sorted({n.id for t in plan.targets for n in ast.walk(t)
+                     if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)})
+    body: list[ast.stmt] = [ast.Global(names=stored)] if stored else []
+    body.append(ast.Assign(targets=plan.targets, value=ast.Name("__xp_value__", ast.Load())))
+    function = ast.FunctionDef(name="__xp_assign__", args=ast.arguments(
+        posonlyargs=[], args=[ast.arg(arg="__xp_value__")], kwonlyargs=[], kw_defaults=[],
+        defaults=[]), body=body, decorator_list=[], returns=None, type_params=[])
+    locate_new_nodes(function, plan.lineno, plan.end_lineno)
+    scratch: dict[str, Any] = {}
+    code = compile(ast.Module(body=[function], type_ignores=[]), plan.filename, "exec")
+    exec(code, namespace, scratch)  # noqa: S102
+    scratch["__xp_assign__"](value)
+
+
+def _local_item_function(plan: Plan, namespace: dict) -> Any:
+    scratch: dict[str, Any] = {}
+    code = compile(ast.fix_missing_locations(plan.item_module()), plan.filename, "exec")
+    exec(code, namespace, scratch)  # noqa: S102
+    return scratch["__xp_item__"]
+
+
+def _setup_imports(plan: Plan) -> set[str]:
+    names = set()
+    for stmt in plan.setup:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def refuses_subinterpreters(module: str) -> bool:
+    """Whether `module` fails to import in an own-GIL sub-interpreter (asked once, remembered)."""
+    if module not in _refuses:
+        import functools
+
+        from ._payload import probe_import
+
+        job = engine.submit(functools.partial(probe_import, module), [0], workers=None)
+        deadline = time.monotonic() + 60
+        while not job.pump(0.05) and time.monotonic() < deadline:
+            pass
+        _refuses[module] = any(engine.is_subinterpreter_refusal(e[4], e[5]) for e in job.errors)
+    return _refuses[module]
+
+
+def choose_backend(modules: set[str]) -> tuple[str, str]:
+    skip = set(sys.stdlib_module_names) | {"xparallel", "cloudpickle", "__main__", "builtins"}
+    for name in sorted(m for m in modules if m in sys.modules and m not in skip):
+        if refuses_subinterpreters(name):
+            return "processes", f"auto: processes, because {name} cannot load in a sub-interpreter"
+    return "interpreters", "auto: interpreters"
+
+
+# ---- results ------------------------------------------------------------------------------------
+def _gather(plan: Plan, values: list, errors: list[ItemError], mode: str) -> tuple[Any, int]:
+    failed = {e.index: e for e in errors if e.kind != "setup"}
+    skipped = 0
+    if mode == "collect" and failed:
+        values = list(values)
+        for index, error in failed.items():
+            if index < len(values):
+                values[index] = [error.exception()] if plan.flat else error.exception()
+    elif failed:
+        kept = [v for i, v in enumerate(values) if i not in failed]
+        skipped = len(values) - len(kept)
+        values = kept
+    if plan.flat:
+        values = [v for part in values if part is not None for v in part]
+    if plan.kind == "set":
+        return set(values), skipped
+    if plan.kind == "tuple":
+        return tuple(values), skipped
+    if plan.kind == "dict":
+        return dict(values), skipped
+    return values, skipped
+
+
+def _raise_in_cell(error: BaseException, plan: Plan) -> None:
+    """Raises `error` from a frame at the mapped statement's line of the cell, so the traceback
+    the user sees points at their own code, not at xparallel's."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
+    padding = "\n" * (plan.lineno - 1)
+    code = compile(padding + "raise __xp_error__ from None", plan.filename, "exec")
+    exec(code, {"__xp_error__": error, "__tracebackhide__": False})  # noqa: S102
+
+
+def _refusal_advice(errors: list[ItemError], backend: str) -> str | None:
+    for e in errors:
+        if engine.is_subinterpreter_refusal(e.type_name, e.message):
+            found = re.search(r"module ([\w.]+) does not support loading in subinterpreters",
+                              e.message)
+            extension = found.group(1) if found else "an extension module"
+            package = extension.split(".")[0]
+            return (f"{package} cannot be imported in a sub-interpreter: its extension module "
+                    f"{extension} does not support own-GIL sub-interpreters (yet). Use "
+                    "`--backend processes`, or `--backend threads` (NumPy releases the GIL in its "
+                    "heavy loops), or `--backend auto`, which picks processes for such cells.")
+    return None
+
+
+# ---- one run ------------------------------------------------------------------------------------
+class CellRun:
+    def __init__(self, shell: Any, source: str, options: Options) -> None:
+        self.shell = shell
+        self.options = options
+        self.namespace: dict = shell.user_ns
+        python = shell.transform_cell(source)
+        # IPython counts the running cell before executing it: name ours like the cell (In[n]).
+        number = max(0, shell.execution_count - 1)
+        filename = shell.compile.cache(python, number, raw_code=source)
+        try:
+            self.plan = plan_cell(python, filename)
+        except CellShapeError as error:
+            raise UsageError(f"%%parallel: {error}") from None
+        self._partial_lines: dict[tuple[int, int], str] = {}
+
+    def execute(self) -> Any:
+        __tracebackhide__ = True  # noqa: F841
+        plan, options = self.plan, self.options
+        _exec(plan.setup_module(), plan.filename, self.namespace, "exec")
+        if options.compare:
+            return self._compare()
+        backend, reason = options.backend, ""
+        modules, captured = {}, b""
+        if backend in ("auto", "interpreters", "processes"):
+            try:
+                modules, captured = capture(plan.free_names, self.namespace)
+            except CaptureError as error:
+                raise UsageError(f"%%parallel: {error}") from None
+        if backend == "auto":
+            backend, reason = choose_backend(
+                referenced_modules(modules, captured, _setup_imports(plan)))
+        report = self._run(backend, reason, modules, captured)
+        value, report.skipped = _gather(plan, report.results, report.errors, options.errors)
+        report.results = value
+        self._publish(report)
+        if report.errors and options.errors == "raise":
+            advice = _refusal_advice(report.errors, backend)
+            if advice:
+                raise UsageError(f"%%parallel: {advice}")
+            first = min(report.errors, key=lambda e: (e.kind != "setup", e.index))
+            _raise_in_cell(first.exception(), plan)
+        if any(e.kind == "setup" for e in report.errors):
+            advice = _refusal_advice(report.errors, backend)
+            if advice:
+                raise UsageError(f"%%parallel: {advice}")
+            first = next(e for e in report.errors if e.kind == "setup")
+            _raise_in_cell(first.exception(), plan)
+        if plan.targets:
+            _assign(plan, value, self.namespace)
+            return None
+        return value
+
+    def _run(self, backend_name: str, reason: str, modules: dict, captured: bytes,
+             show: bool = True) -> ParallelReport:
+        __tracebackhide__ = True  # noqa: F841
+        plan, options = self.plan, self.options
+        items = _exec(plan.iterable_expression(), plan.filename, self.namespace, "eval")
+        try:
+            total = len(items)
+        except TypeError:
+            total = None
+        spec = {"source": plan.source, "filename": plan.filename, "modules": modules,
+                "captured": captured}
+        workers = 1 if backend_name == "serial" else options.workers
+        if plan.function is not None:
+            self.namespace[FUNC] = _exec(ast.Expression(plan.function), plan.filename,
+                                         self.namespace, "eval")
+        work = Work(spec=spec, local_function=_local_item_function(plan, self.namespace))
+        backend = backend_named(backend_name)
+        progress = make_progress(backend_name, workers, total, reason,
+                                 quiet=options.quiet or not show)
+        status = "ok"
+        job = None
+        try:
+            try:
+                job = backend.submit(work, items, workers, options.chunksize,
+                                     options.errors == "raise", total)
+            except TypeError as error:  # an item that cannot be pickled
+                raise UsageError(f"%%parallel: {error}") from None
+            except RuntimeError as error:  # the pool could not start
+                raise UsageError(f"%%parallel: {error}") from None
+            progress.start(job)
+            while not job.pump(PUMP_SECONDS):
+                self._publish_events(job.events())
+                progress.update(job)
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            self.namespace.pop(FUNC, None)
+            if job is not None:
+                self._publish_events(job.events(), final=True)
+                report = self._report(job, backend_name, workers, reason, status)
+                progress.finish(job, report)
+                global LAST_REPORT
+                LAST_REPORT = report
+                self.namespace["_parallel"] = report
+        return report
+
+    def _report(self, job: Any, backend: str, workers: int, reason: str, status: str) -> ParallelReport:
+        errors = [ItemError.from_tuple(row) for row in job.errors]
+        if status == "ok" and errors:
+            status = "failed"
+        dispatched, collected, total, _ = job.progress()
+        return ParallelReport(backend=backend, workers=workers, reason=reason, status=status,
+                              items=collected, wall=job.elapsed, timeline=job.timeline(),
+                              errors=errors, results=list(job.results))
+
+    def _publish_events(self, events: list[tuple], final: bool = False) -> None:
+        """Worker output, line by line with its [wN] prefix, from the main thread."""
+        for worker, stream, text in events:
+            key = (worker, stream)
+            pending = self._partial_lines.get(key, "") + text
+            *lines, rest = pending.split("\n")
+            self._partial_lines[key] = rest
+            if lines:
+                target = sys.stdout if stream == 1 else sys.stderr
+                target.write("".join(f"[w{worker}] {line}\n" for line in lines))
+        if final:
+            for (worker, stream), rest in sorted(self._partial_lines.items()):
+                if rest:
+                    target = sys.stdout if stream == 1 else sys.stderr
+                    target.write(f"[w{worker}] {rest}\n")
+            self._partial_lines.clear()
+
+    def _publish(self, report: ParallelReport) -> None:
+        if self.options.timeline:
+            from .timeline import show_timeline
+
+            show_timeline(report)
+
+    def _compare(self) -> Any:
+        __tracebackhide__ = True  # noqa: F841
+        try:
+            modules, captured = capture(self.plan.free_names, self.namespace)
+        except CaptureError as error:
+            raise UsageError(f"%%parallel: {error}") from None
+        rows = []
+        reports = {}
+        for name in ("serial", "threads", "processes", "interpreters"):
+            report = self._run(name, "", modules, captured, show=False)
+            reports[name] = report
+            if report.errors:
+                first = min(report.errors, key=lambda e: e.index)
+                advice = _refusal_advice(report.errors, name)
+                raise UsageError(f"%%parallel --compare: the {name} run failed: "
+                                 f"{advice or first.type_name + ': ' + first.message}")
+        serial_wall = reports["serial"].wall
+        for name, report in reports.items():
+            rows.append({"backend": name, "workers": report.workers, "wall": report.wall,
+                         "speedup": serial_wall / report.wall if report.wall else 0.0,
+                         "cores_used": report.cores_used})
+        final = reports["interpreters"]
+        final.comparison = rows
+        value, final.skipped = _gather(self.plan, final.results, final.errors, self.options.errors)
+        final.results = value
+        comparison = Comparison(rows)
+        from .timeline import show_comparison
+
+        show_comparison(comparison, quiet=self.options.quiet)
+        if self.plan.targets:
+            _assign(self.plan, value, self.namespace)
+        return comparison
