@@ -4,4 +4,6 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "python"))
+for folder in (HERE, os.path.join(HERE, "python")):
+    if folder not in sys.path:
+        sys.path.insert(0, folder)

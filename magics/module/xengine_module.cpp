@@ -55,6 +55,7 @@ namespace
 PYBIND11_MODULE(_engine, m)
 {
     m.doc() = "The xparallel engine: own-GIL sub-interpreters on worker threads.";
+    py::register_exception<transfer_error>(m, "TransferError", PyExc_TypeError);
 
     py::class_<pool, std::shared_ptr<pool>>(m, "Pool",
                                             "A warm pool of worker threads, one own-GIL sub-interpreter each.")

@@ -47,7 +47,7 @@ namespace xparallel
             {
                 const std::string item_repr = py::repr(chunk[offset]).cast<std::string>().substr(0, 80);
                 cancel();
-                throw py::type_error("item " + std::to_string(first_index + offset) + " (" +
+                throw transfer_error("item " + std::to_string(first_index + offset) + " (" +
                                      item_repr + ") cannot be sent to a worker: " +
                                      item_error.what() +
                                      ". Workers receive items by pickling; pass plain data "
@@ -126,7 +126,7 @@ namespace xparallel
             catch (py::error_already_set& error)
             {
                 cancel();
-                throw py::type_error("the results of items " + std::to_string(record.first_index) +
+                throw transfer_error("the results of items " + std::to_string(record.first_index) +
                                      ".." + std::to_string(record.first_index + record.count - 1) +
                                      " cannot be unpickled in the notebook: " + error.what());
             }

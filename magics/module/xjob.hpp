@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 
 #include <pybind11/pybind11.h>
 
@@ -14,6 +15,13 @@
 namespace xparallel
 {
     namespace py = pybind11;
+
+    // Items or results that cannot travel between the notebook and a worker (a TypeError).
+    class transfer_error : public std::runtime_error
+    {
+    public:
+        using std::runtime_error::runtime_error;
+    };
 
     // The main side of one map over a pool: consumes the input iterator lazily (bounded
     // look-ahead), pickles chunks into the queue, waits with the GIL released, and unpickles the

@@ -10,7 +10,7 @@ import time
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-from conftest import execute
+from kernel_client import execute
 
 
 def test_kernel_info_names_the_implementation_and_the_embedded_python(kc):

@@ -24,8 +24,10 @@ def make_item_function(spec: dict) -> Callable[[Any], Any]:
     """Runs the cell's setup in a fresh namespace holding the captured names, and returns the
     item function. `spec`: source, filename, modules {alias: module}, captured (pickled dict)."""
     source, filename = spec["source"], spec["filename"]
-    # Tracebacks in the worker then show the cell's own lines.
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    # Tracebacks in the worker then show the cell's own lines, and those of earlier cells that
+    # shipped functions come from.
+    for name, text in {**spec.get("sources", {}), filename: source}.items():
+        linecache.cache[name] = (len(text), None, text.splitlines(True), name)
     plan = plan_cell(source, filename)
     namespace: dict[str, Any] = {"__name__": "__xparallel__", "__builtins__": builtins}
     for alias, module_name in spec["modules"].items():

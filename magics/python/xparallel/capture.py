@@ -15,6 +15,27 @@ class CaptureError(TypeError):
     """A name the cell needs cannot be sent to isolated workers."""
 
 
+def cell_sources(values: list[Any]) -> dict[str, str]:
+    """Source text of earlier cells that the shipped functions and classes were defined in, so
+    that a worker's traceback shows those lines too (they exist only in this kernel's memory)."""
+    import linecache
+    import os
+
+    filenames: set[str] = set()
+    for value in values:
+        members = [value] + (list(vars(value).values()) if isinstance(value, type) else [])
+        for member in members:
+            code = getattr(getattr(member, "__func__", member), "__code__", None)
+            if code is not None:
+                filenames.add(code.co_filename)
+    sources = {}
+    for filename in filenames:
+        lines = linecache.getlines(filename)
+        if lines and not os.path.exists(filename):
+            sources[filename] = "".join(lines)
+    return sources
+
+
 def capture(names: set[str], namespace: dict[str, Any]) -> tuple[dict[str, str], bytes]:
     """Returns ({alias: module name}, cloudpickled {name: value}) for the names found in
     `namespace`; names not there are builtins or will fail in the worker as they would here."""

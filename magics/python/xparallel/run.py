@@ -13,8 +13,9 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from . import engine
+from ._engine import TransferError
 from .backends import BACKENDS, Work
-from .capture import CaptureError, capture, referenced_modules
+from .capture import CaptureError, capture, cell_sources, referenced_modules
 from .cell import FUNC, CellShapeError, Plan, locate_new_nodes, plan_cell
 from .progress import make_progress
 from .report import Comparison, ItemError, ParallelReport
@@ -167,6 +168,7 @@ class CellRun:
         except CellShapeError as error:
             raise UsageError(f"%%parallel: {error}") from None
         self._partial_lines: dict[tuple[int, int], str] = {}
+        self._sources: dict[str, str] = {}
 
     def execute(self) -> Any:
         __tracebackhide__ = True  # noqa: F841
@@ -177,10 +179,7 @@ class CellRun:
         backend, reason = options.backend, ""
         modules, captured = {}, b""
         if backend in ("auto", "interpreters", "processes"):
-            try:
-                modules, captured = capture(plan.free_names, self.namespace)
-            except CaptureError as error:
-                raise UsageError(f"%%parallel: {error}") from None
+            modules, captured = self._capture()
         if backend == "auto":
             backend, reason = choose_backend(
                 referenced_modules(modules, captured, _setup_imports(plan)))
@@ -215,7 +214,7 @@ class CellRun:
         except TypeError:
             total = None
         spec = {"source": plan.source, "filename": plan.filename, "modules": modules,
-                "captured": captured}
+                "captured": captured, "sources": self._sources}
         workers = 1 if backend_name == "serial" else options.workers
         if plan.function is not None:
             self.namespace[FUNC] = _exec(ast.Expression(plan.function), plan.filename,
@@ -230,14 +229,14 @@ class CellRun:
             try:
                 job = backend.submit(work, items, workers, options.chunksize,
                                      options.errors == "raise", total)
-            except TypeError as error:  # an item that cannot be pickled
+                progress.start(job)
+                while not job.pump(PUMP_SECONDS):
+                    self._publish_events(job.events())
+                    progress.update(job)
+            except TransferError as error:  # items or results that cannot travel
                 raise UsageError(f"%%parallel: {error}") from None
-            except RuntimeError as error:  # the pool could not start
+            except RuntimeError as error:  # a pool or worker that could not start
                 raise UsageError(f"%%parallel: {error}") from None
-            progress.start(job)
-            while not job.pump(PUMP_SECONDS):
-                self._publish_events(job.events())
-                progress.update(job)
         except KeyboardInterrupt:
             status = "interrupted"
             raise
@@ -251,6 +250,15 @@ class CellRun:
                 LAST_REPORT = report
                 self.namespace["_parallel"] = report
         return report
+
+    def _capture(self) -> tuple[dict, bytes]:
+        try:
+            modules, captured = capture(self.plan.free_names, self.namespace)
+        except CaptureError as error:
+            raise UsageError(f"%%parallel: {error}") from None
+        self._sources = cell_sources([self.namespace[n] for n in self.plan.free_names
+                                      if n in self.namespace])
+        return modules, captured
 
     def _report(self, job: Any, backend: str, workers: int, reason: str, status: str) -> ParallelReport:
         errors = [ItemError.from_tuple(row) for row in job.errors]
@@ -286,10 +294,7 @@ class CellRun:
 
     def _compare(self) -> Any:
         __tracebackhide__ = True  # noqa: F841
-        try:
-            modules, captured = capture(self.plan.free_names, self.namespace)
-        except CaptureError as error:
-            raise UsageError(f"%%parallel: {error}") from None
+        modules, captured = self._capture()
         rows = []
         reports = {}
         for name in ("serial", "threads", "processes", "interpreters"):

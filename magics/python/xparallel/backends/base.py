@@ -36,7 +36,7 @@ def pickle_items(chunk: list, first_index: int) -> bytes:
             try:
                 pickle.dumps(item, 5)
             except Exception as error:
-                raise TypeError(
+                raise _engine.TransferError(
                     f"item {first_index + offset} ({repr(item)[:80]}) cannot be sent to a worker: "
                     f"{error}. Workers receive items by pickling; pass plain data (numbers, "
                     "strings, tuples, lists, dicts) or picklable objects.") from None

@@ -12,7 +12,16 @@ from concurrent import futures
 from typing import Any
 
 from .._payload import run_chunk_in_process
+from .. import _engine
 from .base import ChunkedJob, Work, pickle_items
+
+
+def _leave_interrupts_to_the_kernel() -> None:
+    # A terminal's Ctrl-C, or a kernel interrupt by signal, reaches the whole process group: the
+    # kernel cancels the job and ends the workers; they must not die half-way on their own.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_pickled(key: bytes, spec: bytes, items: bytes, first_index: int, stop_on_error: bool,
@@ -54,7 +63,7 @@ class _ProcessesJob(ChunkedJob):
             try:
                 results, errors = pickle.loads(pickled)
             except Exception as problem:  # noqa: BLE001
-                done.set_exception(TypeError(
+                done.set_exception(_engine.TransferError(
                     f"the results of items from {first_index} cannot be unpickled in the "
                     f"notebook: {problem}"))
                 return
@@ -91,7 +100,8 @@ class ProcessesBackend:
             self.terminate()
             method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
             self._executor = futures.ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context(method))
+                workers, mp_context=multiprocessing.get_context(method),
+                initializer=_leave_interrupts_to_the_kernel)
             self._size = workers
             self._pids = {}
         return self._executor

@@ -1,0 +1,96 @@
+"""Talking to a real kernel with jupyter_client over ZeroMQ: run a cell, collect what it sent."""
+
+from __future__ import annotations
+
+import ast
+import queue
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from jupyter_client.manager import start_new_kernel
+
+
+@dataclass
+class Run:
+    reply: dict
+    messages: list[dict] = field(default_factory=list)
+
+    def of_type(self, *kinds: str) -> list[dict]:
+        return [m for m in self.messages if m["msg_type"] in kinds]
+
+    @property
+    def stdout(self) -> str:
+        return "".join(m["content"]["text"] for m in self.of_type("stream")
+                       if m["content"]["name"] == "stdout")
+
+    @property
+    def stderr(self) -> str:
+        return "".join(m["content"]["text"] for m in self.of_type("stream")
+                       if m["content"]["name"] == "stderr")
+
+    @property
+    def status(self) -> str:
+        return self.reply["content"]["status"]
+
+
+def execute(kc, code: str, timeout: float = 60, allow_stdin: bool = False,
+            on_message: Callable[[dict], None] | None = None,
+            stdin: Callable[[dict], str] | None = None) -> Run:
+    """Runs one cell; returns its reply and every IOPub message it caused, in arrival order.
+    Each message gets a 'received' timestamp and whether the reply had already arrived."""
+    msg_id = kc.execute(code, allow_stdin=allow_stdin)
+    run = Run(reply={})
+    deadline = time.monotonic() + timeout
+    idle = False
+    while not (idle and run.reply):
+        left = deadline - time.monotonic()
+        assert left > 0, f"no reply within {timeout}s for {code!r}"
+        if stdin is not None:
+            try:
+                request = kc.get_stdin_msg(timeout=0.01)
+                kc.input(stdin(request))
+            except queue.Empty:
+                pass
+        if not run.reply:
+            try:
+                reply = kc.get_shell_msg(timeout=0.01)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    reply["received"] = time.monotonic()
+                    run.reply = reply
+            except queue.Empty:
+                pass
+        try:
+            message = kc.get_iopub_msg(timeout=0.01)
+        except queue.Empty:
+            continue
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        message["received"] = time.monotonic()
+        message["after_reply"] = bool(run.reply)
+        if message["msg_type"] == "execute_input":
+            continue
+        if message["msg_type"] == "status":
+            idle = message["content"]["execution_state"] == "idle"
+            continue
+        run.messages.append(message)
+        if on_message is not None:
+            on_message(message)
+    return run
+
+
+def value(kc, expression: str) -> Any:
+    """The value of a Python literal expression, evaluated in the kernel."""
+    run = execute(kc, f"print(repr({expression}))")
+    assert run.status == "ok", run.messages
+    return ast.literal_eval(run.stdout.strip())
+
+
+def start(kernel_name: str = "xparallel"):
+    km, kc = start_new_kernel(kernel_name=kernel_name, startup_timeout=60)
+    return km, kc
+
+
+def stop(km, kc) -> None:
+    kc.stop_channels()
+    km.shutdown_kernel(now=False)
