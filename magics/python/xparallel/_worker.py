@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import io
 import pickle
-import reprlib
 import sys
-import traceback
-from typing import Any, Callable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing and traceback cost more to import than a whole interpreter start
+    from typing import Any, Callable
 
 _worker_number = 0
 _job_id: int | None = None
@@ -57,6 +58,9 @@ def _dumps(value: Any) -> bytes:
 def describe(index: int, kind: str, error: BaseException, item: Any = None) -> tuple:
     """(index, kind, pickled exception or None, type name, message, formatted traceback,
     short repr of the item)."""
+    import reprlib
+    import traceback
+
     formatted = "".join(traceback.format_exception(error))
     error.__traceback__ = None
     try:
