@@ -38,7 +38,7 @@ def execute(kc, code: str, timeout: float = 60, allow_stdin: bool = False,
             on_message: Callable[[dict], None] | None = None,
             stdin: Callable[[dict], str] | None = None) -> Run:
     """Runs one cell; returns its reply and every IOPub message it caused, in arrival order.
-    Each message gets a 'received' timestamp and whether the reply had already arrived."""
+    Each message gets a 'received' timestamp and whether the kernel sent it after the reply."""
     msg_id = kc.execute(code, allow_stdin=allow_stdin)
     run = Run(reply={})
     deadline = time.monotonic() + timeout
@@ -67,7 +67,6 @@ def execute(kc, code: str, timeout: float = 60, allow_stdin: bool = False,
         if message["parent_header"].get("msg_id") != msg_id:
             continue
         message["received"] = time.monotonic()
-        message["after_reply"] = bool(run.reply)
         if message["msg_type"] == "execute_input":
             continue
         if message["msg_type"] == "status":
@@ -76,6 +75,10 @@ def execute(kc, code: str, timeout: float = 60, allow_stdin: bool = False,
         run.messages.append(message)
         if on_message is not None:
             on_message(message)
+    # Shell and IOPub are separate sockets, so arrival order across them proves nothing: compare
+    # when the kernel made each message.
+    for message in run.messages:
+        message["after_reply"] = message["header"]["date"] > run.reply["header"]["date"]
     return run
 
 
