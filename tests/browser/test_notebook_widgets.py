@@ -1,0 +1,144 @@
+"""A real Jupyter Notebook 7 on 127.0.0.1 with the xparallel kernel, driven by headless Chromium:
+the per-worker bars are on the page and moving while a %%parallel cell runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+ARTIFACTS = Path(os.environ.get("XPARALLEL_ARTIFACTS", Path(__file__).resolve().parents[2] / "build" / "artifacts"))
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+CELL = ("%%parallel -b interpreters -w 2 --chunksize 1\n"
+        "import time\n"
+        "def work(x):\n"
+        "    end = time.perf_counter() + 0.25\n"
+        "    while time.perf_counter() < end:\n"
+        "        pass\n"
+        "    return x\n"
+        "r = [work(x) for x in range(24)]")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("notebooks")
+    notebook = {"cells": [{"cell_type": "code", "id": "run-me", "metadata": {}, "source": CELL,
+                           "outputs": [], "execution_count": None}],
+                "metadata": {"kernelspec": {"name": "xparallel", "display_name": "xparallel",
+                                            "language": "python"}},
+                "nbformat": 4, "nbformat_minor": 5}
+    (root / "bars.ipynb").write_text(json.dumps(notebook))
+    port, token = free_port(), secrets.token_hex(16)
+    log = open(root / "server.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "notebook", "--no-browser", "--allow-root",
+         "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={root}"], stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("Jupyter did not start: " + (root / "server.log").read_text())
+    yield f"http://127.0.0.1:{port}", token, root
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage", "--window-size=1200,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def bar_widths(driver) -> dict[str, float]:
+    """Per bar (by its description): the filled share, as the page draws it."""
+    return driver.execute_script("""
+        const out = {};
+        for (const box of document.querySelectorAll('.xparallel-progress .widget-hprogress')) {
+            const label = box.querySelector('.widget-label');
+            const bar = box.querySelector('.progress-bar');
+            const track = box.querySelector('.progress');
+            if (label && bar && track && track.getBoundingClientRect().width > 0)
+                out[label.textContent.trim()] = bar.getBoundingClientRect().width /
+                                                 track.getBoundingClientRect().width;
+        }
+        return out;""")
+
+
+def test_worker_bars_are_drawn_and_move_while_the_cell_runs(server, browser):
+    url, token, root = server
+    browser.get(f"{url}/notebooks/bars.ipynb?token={token}")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # kernel started and idle
+        status = browser.execute_script(
+            "const e = document.querySelector('.jp-Notebook-ExecutionIndicator');"
+            "return e ? e.getAttribute('data-status') : null;")
+        if status == "idle":
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail(f"kernel never became idle (status {status})")
+    time.sleep(1.0)  # the widget manager opens its control comm on connect
+
+    browser.find_element(By.CSS_SELECTOR, ".jp-Cell .cm-content").click()
+    ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
+
+    samples = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        widths = bar_widths(browser)
+        if {"w1", "w2", "all"} <= set(widths):
+            samples.append(widths)
+        if samples and samples[-1].get("all", 0) >= 0.999:
+            break
+        time.sleep(0.25)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    time.sleep(0.5)
+    browser.save_screenshot(str(ARTIFACTS / "notebook-progress-bars.png"))
+
+    assert samples, "no per-worker bars appeared: " + browser.find_element(By.TAG_NAME, "body").text[:2000]
+    running = [s for s in samples if s["all"] < 0.999]
+    assert len(running) >= 3, f"bars seen only {len(running)} times while running: {samples}"
+    for name in ("w1", "w2", "all"):
+        seen = [s[name] for s in samples]
+        assert seen == sorted(seen), (name, seen)
+        assert seen[-1] > seen[0], (name, seen)
+    height = browser.execute_script(
+        "return document.querySelector('.xparallel-progress .progress').getBoundingClientRect().height;")
+    assert height > 5, "the bars have no height: widget CSS missing"
+    text = browser.find_element(By.CSS_SELECTOR, ".xparallel-progress").text
+    assert "24 items in" in text and "cores used" in text
