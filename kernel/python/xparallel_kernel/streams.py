@@ -1,8 +1,9 @@
 """stdout and stderr of the kernel, published as batched `stream` messages.
 
-Writes are buffered and published at most every 50 ms while text keeps coming, and always before
-anything else reaches the front end (display data, errors, results, input requests, widget
-messages), so the output keeps its order. Publishing happens only on the main thread: a write
+Writes are buffered and published when a line is complete and 50 ms have passed since the last
+message (so a burst of prints is one message, and a `print` before a long computation shows at
+once), and always before anything else reaches the front end (display data, errors, results,
+input requests, widget messages), so the output keeps its order. Publishing happens only on the main thread: a write
 from another thread is buffered and goes out with the main thread's next flush.
 """
 
@@ -47,7 +48,8 @@ class BatchedStream(io.TextIOBase):
             self._parts.append(text)
             self._size += len(text)
         if threading.current_thread() is self._main and (
-            self._size >= MAX_BUFFER or time.monotonic() - self._last_flush >= FLUSH_INTERVAL
+            self._size >= MAX_BUFFER
+            or (text.endswith("\n") and time.monotonic() - self._last_flush >= FLUSH_INTERVAL)
         ):
             self.flush()
         return len(text)
