@@ -34,6 +34,9 @@ class Run:
         return self.reply["content"]["status"]
 
 
+POLL_SLACK = 0.05
+
+
 def execute(kc, code: str, timeout: float = 60, allow_stdin: bool = False,
             on_message: Callable[[dict], None] | None = None,
             stdin: Callable[[dict], str] | None = None) -> Run:
@@ -75,10 +78,11 @@ def execute(kc, code: str, timeout: float = 60, allow_stdin: bool = False,
         run.messages.append(message)
         if on_message is not None:
             on_message(message)
-    # Shell and IOPub are separate sockets, so arrival order across them proves nothing: compare
-    # when the kernel made each message.
+    # Shell and IOPub are separate sockets read in turn every 10 ms, so an IOPub message sent just
+    # before the reply can be read just after it. (Header dates cannot order them: xeus 6 writes
+    # the microseconds without zero padding, so 0.047 s reads as 0.47 s.)
     for message in run.messages:
-        message["after_reply"] = message["header"]["date"] > run.reply["header"]["date"]
+        message["after_reply"] = message["received"] > run.reply["received"] + POLL_SLACK
     return run
 
 

@@ -1,12 +1,14 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include <xeus/xcomm.hpp>
 #include <xeus/xinterpreter.hpp>
 
 #include "xparallel/xbridges.hpp"
 #include "xparallel/xjson_bridge.hpp"
+#include "xparallel/xsignals.hpp"
 
 namespace xparallel
 {
@@ -102,15 +104,21 @@ namespace xparallel
 
         void open(py::handle data, py::handle metadata, py::handle buffers)
         {
-            p_comm->open(to_json(metadata), to_json(data), to_buffers(buffers));
+            auto [d, m, b] = convert(data, metadata, buffers);
+            sigint_held held;
+            p_comm->open(std::move(m), std::move(d), std::move(b));
         }
         void send(py::handle data, py::handle metadata, py::handle buffers)
         {
-            p_comm->send(to_json(metadata), to_json(data), to_buffers(buffers));
+            auto [d, m, b] = convert(data, metadata, buffers);
+            sigint_held held;
+            p_comm->send(std::move(m), std::move(d), std::move(b));
         }
         void close(py::handle data, py::handle metadata, py::handle buffers)
         {
-            p_comm->close(to_json(metadata), to_json(data), to_buffers(buffers));
+            auto [d, m, b] = convert(data, metadata, buffers);
+            sigint_held held;
+            p_comm->close(std::move(m), std::move(d), std::move(b));
         }
         void set_handlers(py::object on_message, py::object on_close)
         {
@@ -132,6 +140,12 @@ namespace xparallel
         }
 
     private:
+        static std::tuple<nl::json, nl::json, xeus::buffer_sequence>
+        convert(py::handle data, py::handle metadata, py::handle buffers)
+        {
+            return {to_json(data), to_json(metadata), to_buffers(buffers)};
+        }
+
         static void dispatch_open(const std::string& name, xeus::xcomm&& comm,
                                   xeus::xmessage request)
         {

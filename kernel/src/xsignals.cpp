@@ -53,6 +53,14 @@ namespace xparallel
         }
     }
 
+    sigint_held::sigint_held()
+    {
+        sigset_t set = sigint_set();
+        pthread_sigmask(SIG_BLOCK, &set, &m_previous);
+    }
+
+    sigint_held::~sigint_held() { pthread_sigmask(SIG_SETMASK, &m_previous, nullptr); }
+
     cell_interrupt_window::cell_interrupt_window()
     {
         discard_idle_interrupts();

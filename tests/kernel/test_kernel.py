@@ -246,3 +246,20 @@ def test_restart_and_shutdown_are_clean():
         assert process.wait(timeout=5) == 0
     finally:
         kc.stop_channels()
+
+
+def test_interrupts_while_output_is_being_published_leave_the_kernel_usable(km, kc):
+    # An interrupt that lands while the kernel is inside a ZeroMQ send must not break the socket
+    # or the shell loop (libzmq fails such a send with EINTR).
+    for attempt in range(12):
+        msg_id = kc.execute("import sys\nwhile True:\n    print('x' * 200)\n    sys.stdout.flush()")
+        time.sleep(0.05 + 0.04 * attempt)
+        km.interrupt_kernel()
+        deadline = time.monotonic() + 10
+        while True:
+            reply = kc.get_shell_msg(timeout=10)
+            if reply["parent_header"]["msg_id"] == msg_id:
+                break
+            assert time.monotonic() < deadline
+        assert reply["content"]["ename"] == "KeyboardInterrupt"
+        assert execute(kc, "'alive'", timeout=10).status == "ok"

@@ -11,7 +11,7 @@ from kernel_client import execute, value
 TEMPLATES = [
     "[{e} for x in data]",
     "[{e} for x in data if x % {m}]",
-    "[{e} + y for x in data for y in range(x % {m})]",
+    "[({e}, y) for x in data for y in range(x % {m})]",
     "{{x % {m}: {e} for x in data}}",
     "{{{e} for x in data}}",
     "list(map(lambda x: {e}, data))",
