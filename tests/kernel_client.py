@@ -15,6 +15,7 @@ from jupyter_client.manager import start_new_kernel
 class Run:
     reply: dict
     messages: list[dict] = field(default_factory=list)
+    aborted: bool = False
 
     def of_type(self, *kinds: str) -> list[dict]:
         return [m for m in self.messages if m["msg_type"] in kinds]
@@ -42,6 +43,15 @@ def execute(kc, code: str, timeout: float = 60, allow_stdin: bool = False,
             stdin: Callable[[dict], str] | None = None) -> Run:
     """Runs one cell; returns its reply and every IOPub message it caused, in arrival order.
     Each message gets a 'received' timestamp and whether the kernel sent it after the reply."""
+    for _ in range(3):
+        run = _execute_once(kc, code, timeout, allow_stdin, on_message, stdin)
+        if not run.aborted:
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"the kernel kept aborting {code!r}")
+
+
+def _execute_once(kc, code, timeout, allow_stdin, on_message, stdin) -> Run:
     msg_id = kc.execute(code, allow_stdin=allow_stdin)
     run = Run(reply={})
     deadline = time.monotonic() + timeout
@@ -51,16 +61,22 @@ def execute(kc, code: str, timeout: float = 60, allow_stdin: bool = False,
         assert left > 0, f"no reply within {timeout}s for {code!r}"
         if stdin is not None:
             try:
-                request = kc.get_stdin_msg(timeout=0.01)
+                request = kc.get_stdin_msg(timeout=0)
                 kc.input(stdin(request))
             except queue.Empty:
                 pass
         if not run.reply:
             try:
-                reply = kc.get_shell_msg(timeout=0.01)
+                reply = kc.get_shell_msg(timeout=0)
                 if reply["parent_header"].get("msg_id") == msg_id:
                     reply["received"] = time.monotonic()
                     run.reply = reply
+                    content = reply["content"]
+                    if content.get("status") in ("error", "aborted") and "ename" not in content:
+                        # Queued behind a failed cell: the kernel aborted it without running it
+                        # (stop_on_error) and publishes no status for it.
+                        run.aborted = True
+                        return run
             except queue.Empty:
                 pass
         try:

@@ -20,7 +20,7 @@
 int main(int argc, char* argv[])
 {
     // Before any thread exists, so that every thread the kernel starts inherits it.
-    xparallel::block_sigint_in_all_threads();
+    xparallel::block_async_signals_in_all_threads();
 
     if (xeus::should_print_version(argc, argv))
     {

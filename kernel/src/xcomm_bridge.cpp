@@ -105,19 +105,19 @@ namespace xparallel
         void open(py::handle data, py::handle metadata, py::handle buffers)
         {
             auto [d, m, b] = convert(data, metadata, buffers);
-            sigint_held held;
+            signals_held held;
             p_comm->open(std::move(m), std::move(d), std::move(b));
         }
         void send(py::handle data, py::handle metadata, py::handle buffers)
         {
             auto [d, m, b] = convert(data, metadata, buffers);
-            sigint_held held;
+            signals_held held;
             p_comm->send(std::move(m), std::move(d), std::move(b));
         }
         void close(py::handle data, py::handle metadata, py::handle buffers)
         {
             auto [d, m, b] = convert(data, metadata, buffers);
-            sigint_held held;
+            signals_held held;
             p_comm->close(std::move(m), std::move(d), std::move(b));
         }
         void set_handlers(py::object on_message, py::object on_close)

@@ -22,41 +22,41 @@ namespace xparallel
         m.def("publish_stream",
               [](const std::string& name, const std::string& text)
               {
-                  sigint_held held;
+                  signals_held held;
                   kernel().publish_stream(name, text);
               });
         m.def("display_data",
               [](py::handle data, py::handle metadata, py::handle transient)
               {
                   nl::json content[] = {to_json(data), to_json(metadata), to_json(transient)};
-                  sigint_held held;
+                  signals_held held;
                   kernel().display_data(content[0], content[1], content[2]);
               });
         m.def("update_display_data",
               [](py::handle data, py::handle metadata, py::handle transient)
               {
                   nl::json content[] = {to_json(data), to_json(metadata), to_json(transient)};
-                  sigint_held held;
+                  signals_held held;
                   kernel().update_display_data(content[0], content[1], content[2]);
               });
         m.def("publish_execution_result",
               [](int execution_count, py::handle data, py::handle metadata)
               {
                   nl::json content[] = {to_json(data), to_json(metadata)};
-                  sigint_held held;
+                  signals_held held;
                   kernel().publish_execution_result(execution_count, content[0], content[1]);
               });
         m.def("publish_execution_error",
               [](const std::string& ename, const std::string& evalue,
                  const std::vector<std::string>& traceback)
               {
-                  sigint_held held;
+                  signals_held held;
                   kernel().publish_execution_error(ename, evalue, traceback);
               });
         m.def("clear_output",
               [](bool wait)
               {
-                  sigint_held held;
+                  signals_held held;
                   kernel().clear_output(wait);
               });
         m.def("parent_header", [] { return from_json(kernel().parent_header()); });
@@ -64,7 +64,7 @@ namespace xparallel
             "input_request",
             [](const std::string& prompt, bool password)
             {
-                sigint_held held;
+                signals_held held;
                 py::gil_scoped_release release;
                 return xeus::blocking_input_request(prompt, password);
             },

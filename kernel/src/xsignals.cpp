@@ -5,6 +5,7 @@
 #include <atomic>
 #include <csignal>
 #include <ctime>
+#include <initializer_list>
 #include <pthread.h>
 
 namespace xparallel
@@ -14,7 +15,19 @@ namespace xparallel
         std::atomic<bool> cell_running{false};
         pthread_t main_thread{};
 
-        sigset_t sigint_set()
+        sigset_t async_signals()
+        {
+            sigset_t set;
+            sigfillset(&set);
+            for (int kept : {SIGTERM, SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
+                             SIGSYS, SIGABRT})
+            {
+                sigdelset(&set, kept);
+            }
+            return set;
+        }
+
+        sigset_t sigint_only()
         {
             sigset_t set;
             sigemptyset(&set);
@@ -26,7 +39,7 @@ namespace xparallel
         // still pending at the kernel level and one Python's handler may already have recorded.
         void discard_idle_interrupts()
         {
-            sigset_t set = sigint_set();
+            sigset_t set = sigint_only();
             timespec zero{0, 0};
             while (sigtimedwait(&set, nullptr, &zero) == SIGINT)
             {
@@ -38,9 +51,9 @@ namespace xparallel
         }
     }
 
-    void block_sigint_in_all_threads()
+    void block_async_signals_in_all_threads()
     {
-        sigset_t set = sigint_set();
+        sigset_t set = async_signals();
         pthread_sigmask(SIG_BLOCK, &set, nullptr);
         main_thread = pthread_self();
     }
@@ -53,25 +66,25 @@ namespace xparallel
         }
     }
 
-    sigint_held::sigint_held()
+    signals_held::signals_held()
     {
-        sigset_t set = sigint_set();
+        sigset_t set = async_signals();
         pthread_sigmask(SIG_BLOCK, &set, &m_previous);
     }
 
-    sigint_held::~sigint_held() { pthread_sigmask(SIG_SETMASK, &m_previous, nullptr); }
+    signals_held::~signals_held() { pthread_sigmask(SIG_SETMASK, &m_previous, nullptr); }
 
     cell_interrupt_window::cell_interrupt_window()
     {
         discard_idle_interrupts();
         cell_running.store(true);
-        sigset_t set = sigint_set();
+        sigset_t set = async_signals();
         pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
     }
 
     cell_interrupt_window::~cell_interrupt_window()
     {
-        sigset_t set = sigint_set();
+        sigset_t set = async_signals();
         pthread_sigmask(SIG_BLOCK, &set, nullptr);
         cell_running.store(false);
     }

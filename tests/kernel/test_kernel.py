@@ -262,4 +262,31 @@ def test_interrupts_while_output_is_being_published_leave_the_kernel_usable(km, 
                 break
             assert time.monotonic() < deadline
         assert reply["content"]["ename"] == "KeyboardInterrupt"
+        drain_iopub(kc)  # the flood: IOPub drops what exceeds its high-water mark, as in any kernel
         assert execute(kc, "'alive'", timeout=10).status == "ok"
+
+
+def drain_iopub(kc, quiet: float = 0.5) -> None:
+    import queue
+
+    while True:
+        try:
+            kc.get_iopub_msg(timeout=quiet)
+        except queue.Empty:
+            return
+
+
+def test_a_signal_handled_by_user_code_never_ends_the_kernel(km, kc):
+    # A user's own handler (here SIGUSR1) must run in a cell, and the same signal arriving while
+    # the kernel is idle must not break its message loops.
+    run = execute(kc, "import signal\nhits = []\nsignal.signal(signal.SIGUSR1, lambda *a: hits.append(1))")
+    assert run.status == "ok"
+    pid = km.provisioner.process.pid
+    for _ in range(5):
+        os.kill(pid, signal.SIGUSR1)
+        time.sleep(0.05)
+    assert km.is_alive()
+    assert execute(kc, "import time\ntime.sleep(0.2)\nlen(hits) >= 1").of_type(
+        "execute_result")[0]["content"]["data"]["text/plain"] == "True"
+    kc.execute("import os, signal, time\nos.kill(os.getpid(), signal.SIGUSR1)\ntime.sleep(0.2)")
+    assert execute(kc, "len(hits) >= 2").of_type("execute_result")[0]["content"]["data"]["text/plain"] == "True"

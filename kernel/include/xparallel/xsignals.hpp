@@ -5,29 +5,31 @@
 
 namespace xparallel
 {
-    // SIGINT policy of the kernel: the signal is blocked in every thread, and unblocked only in the
-    // main thread while a cell runs. An interrupt while idle is therefore swallowed (it can never
-    // reach the ZeroMQ poll loop, whose EINTR would end the kernel), and an interrupt during a cell
-    // reaches Python's own handler on the main thread, which raises KeyboardInterrupt there and
-    // wakes a blocking call such as time.sleep.
+    // Signal policy of the kernel. xeus's ZeroMQ loops end on EINTR, so asynchronous signals (SIGINT,
+    // and any a user's code may handle: SIGALRM, SIGUSR1, ...) are blocked in every thread, and
+    // unblocked only in the main thread while a cell runs, where Python's handlers run: an interrupt
+    // raises KeyboardInterrupt and wakes a blocking call such as time.sleep. An interrupt while idle
+    // is discarded; other signals that arrived while idle are handled when the next cell starts.
+    // Left alone: SIGTERM (ends the kernel when asked), SIGKILL/SIGSTOP, and the synchronous faults.
 
     // Call first thing in main(), before any thread exists, so that every thread inherits the mask.
-    void block_sigint_in_all_threads();
+    void block_async_signals_in_all_threads();
 
     // Interrupts the running cell, from any thread (the control channel's, for an interrupt_request).
     // Does nothing while no cell runs.
     void interrupt_running_cell();
 
-    // RAII: holds SIGINT off the calling thread during a call into ZeroMQ. libzmq fails a send or a
-    // receive interrupted by a signal (EINTR), which would lose the message or end the shell loop;
-    // a SIGINT that arrives meanwhile is delivered when this ends, and interrupts the cell then.
-    class sigint_held
+    // RAII: holds those signals off the calling thread during a call into ZeroMQ from a cell.
+    // libzmq fails a send or a receive interrupted by a signal (EINTR), which would lose the
+    // message; a signal that arrives meanwhile is delivered when this ends (an interrupt then
+    // interrupts the cell).
+    class signals_held
     {
     public:
-        sigint_held();
-        ~sigint_held();
-        sigint_held(const sigint_held&) = delete;
-        sigint_held& operator=(const sigint_held&) = delete;
+        signals_held();
+        ~signals_held();
+        signals_held(const signals_held&) = delete;
+        signals_held& operator=(const signals_held&) = delete;
 
     private:
         sigset_t m_previous;
