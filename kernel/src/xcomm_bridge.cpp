@@ -14,7 +14,10 @@ namespace xparallel
 {
     namespace
     {
-        xeus::xcomm_manager& comm_manager() { return xeus::get_interpreter().comm_manager(); }
+        xeus::xcomm_manager& comm_manager()
+        {
+            return xeus::get_interpreter().comm_manager();
+        }
 
         bool kernel_alive = true;
 
@@ -27,9 +30,10 @@ namespace xparallel
             }
             for (py::handle buffer : buffers)
             {
-                py::buffer_info info = py::reinterpret_borrow<py::buffer>(
-                                           py::module_::import("builtins").attr("memoryview")(buffer))
-                                           .request();
+                py::buffer_info info =
+                    py::reinterpret_borrow<py::buffer>(
+                        py::module_::import("builtins").attr("memoryview")(buffer))
+                        .request();
                 const auto* begin = static_cast<const char*>(info.ptr);
                 result.emplace_back(begin, begin + info.size * info.itemsize);
             }
@@ -75,7 +79,7 @@ namespace xparallel
             static auto* targets = new std::map<std::string, py::object>();
             return *targets;
         }
-    }
+    } // namespace
 
     // A comm as xeus knows it (so comm_info and routing of incoming comm_msg work), driven from
     // Python by xparallel_kernel.comms.Comm.
@@ -88,7 +92,8 @@ namespace xparallel
             attach();
         }
         python_comm(const std::string& target_name, const std::string& comm_id)
-            : p_comm(std::make_unique<xeus::xcomm>(ensure_target(target_name), xeus::xguid(comm_id)))
+            : p_comm(
+                  std::make_unique<xeus::xcomm>(ensure_target(target_name), xeus::xguid(comm_id)))
         {
             attach();
         }
@@ -200,7 +205,10 @@ namespace xparallel
         friend void bind_comm_bridge(py::module_& m);
     };
 
-    void detach_comms_from_kernel() { kernel_alive = false; }
+    void detach_comms_from_kernel()
+    {
+        kernel_alive = false;
+    }
 
     void bind_comm_bridge(py::module_& m)
     {
@@ -220,7 +228,6 @@ namespace xparallel
                 python_comm::ensure_target(name);
             },
             "Routes comms that a front end opens to `name` to callback(xcomm, message).");
-        m.def("unregister_target",
-              [](const std::string& name) { python_targets().erase(name); });
+        m.def("unregister_target", [](const std::string& name) { python_targets().erase(name); });
     }
-}
+} // namespace xparallel

@@ -37,12 +37,12 @@ namespace xparallel
             const std::string ename = py::str(error.type().attr("__name__"));
             const std::string evalue = py::str(error.value());
             publish_execution_error(ename, evalue, {ename + ": " + evalue});
-            return xeus::create_error_reply(ename, evalue, nl::json::array({ename + ": " + evalue}));
+            return xeus::create_error_reply(ename, evalue,
+                                            nl::json::array({ename + ": " + evalue}));
         }
     }
 
-    void interpreter::execute_request_impl(send_reply_callback cb,
-                                           int execution_count,
+    void interpreter::execute_request_impl(send_reply_callback cb, int execution_count,
                                            const std::string& code,
                                            xeus::execute_request_config config,
                                            nl::json user_expressions)
@@ -51,10 +51,9 @@ namespace xparallel
         {
             py::gil_scoped_acquire gil;
             cell_interrupt_window interruptible;
-            reply = call_kernel("execute",
-                                py::make_tuple(code, execution_count, config.silent,
-                                               config.store_history, config.allow_stdin,
-                                               from_json(user_expressions)));
+            reply = call_kernel("execute", py::make_tuple(code, execution_count, config.silent,
+                                                          config.store_history, config.allow_stdin,
+                                                          from_json(user_expressions)));
         }
         cb(std::move(reply));
     }
@@ -65,8 +64,7 @@ namespace xparallel
         return call_kernel("complete", py::make_tuple(code, cursor_pos));
     }
 
-    nl::json interpreter::inspect_request_impl(const std::string& code,
-                                               int cursor_pos,
+    nl::json interpreter::inspect_request_impl(const std::string& code, int cursor_pos,
                                                int detail_level)
     {
         py::gil_scoped_acquire gil;
@@ -98,4 +96,4 @@ namespace xparallel
         interrupt_running_cell();
         return nl::json{{"status", "ok"}};
     }
-}
+} // namespace xparallel

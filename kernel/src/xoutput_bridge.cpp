@@ -13,9 +13,12 @@ namespace xparallel
 {
     namespace
     {
-        xeus::xinterpreter& kernel() { return xeus::get_interpreter(); }
+        xeus::xinterpreter& kernel()
+        {
+            return xeus::get_interpreter();
+        }
 
-    }
+    } // namespace
 
     void bind_output_bridge(py::module_& m)
     {
@@ -70,4 +73,4 @@ namespace xparallel
             },
             "Asks the front end for a line of input and waits for the reply.");
     }
-}
+} // namespace xparallel

@@ -17,9 +17,9 @@ namespace xparallel
             }
         }
 
-        // sys.executable must be a real Python: multiprocessing's spawn and forkserver start methods
-        // (the processes backend) and subprocess calls of sys.executable would otherwise start the
-        // kernel binary itself.
+        // sys.executable must be a real Python: multiprocessing's spawn and forkserver start
+        // methods (the processes backend) and subprocess calls of sys.executable would otherwise
+        // start the kernel binary itself.
         std::wstring python_executable(const PyConfig& config)
         {
             namespace fs = std::filesystem;
@@ -50,7 +50,7 @@ namespace xparallel
             }
             return fs::weakly_canonical(exe.parent_path() / XPARALLEL_PYTHON_SITE_FROM_BIN, error);
         }
-    }
+    } // namespace
 
     namespace
     {
@@ -70,7 +70,7 @@ namespace xparallel
             Py_XDECREF(entry);
             PyErr_Clear();
         }
-    }
+    } // namespace
 
     python_runtime::python_runtime(const char* argv0)
     {
@@ -94,4 +94,4 @@ namespace xparallel
         PyEval_RestoreThread(p_main_state);
         Py_FinalizeEx();
     }
-}
+} // namespace xparallel

@@ -49,7 +49,7 @@ namespace xparallel
                 PyErr_Clear();
             }
         }
-    }
+    } // namespace
 
     void block_async_signals_in_all_threads()
     {
@@ -72,7 +72,10 @@ namespace xparallel
         pthread_sigmask(SIG_BLOCK, &set, &m_previous);
     }
 
-    signals_held::~signals_held() { pthread_sigmask(SIG_SETMASK, &m_previous, nullptr); }
+    signals_held::~signals_held()
+    {
+        pthread_sigmask(SIG_SETMASK, &m_previous, nullptr);
+    }
 
     cell_interrupt_window::cell_interrupt_window()
     {
@@ -88,4 +91,4 @@ namespace xparallel
         pthread_sigmask(SIG_BLOCK, &set, nullptr);
         cell_running.store(false);
     }
-}
+} // namespace xparallel

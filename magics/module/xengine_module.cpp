@@ -22,10 +22,14 @@ namespace
     {
         switch (state)
         {
-        case worker_state::starting: return "starting";
-        case worker_state::idle: return "idle";
-        case worker_state::busy: return "busy";
-        case worker_state::stopped: return "stopped";
+        case worker_state::starting:
+            return "starting";
+        case worker_state::idle:
+            return "idle";
+        case worker_state::busy:
+            return "busy";
+        case worker_state::stopped:
+            return "stopped";
         }
         return "unknown";
     }
@@ -50,15 +54,15 @@ namespace
         }
         all_pools().clear();
     }
-}
+} // namespace
 
 PYBIND11_MODULE(_engine, m)
 {
     m.doc() = "The xparallel engine: own-GIL sub-interpreters on worker threads.";
     py::register_exception<transfer_error>(m, "TransferError", PyExc_TypeError);
 
-    py::class_<pool, std::shared_ptr<pool>>(m, "Pool",
-                                            "A warm pool of worker threads, one own-GIL sub-interpreter each.")
+    py::class_<pool, std::shared_ptr<pool>>(
+        m, "Pool", "A warm pool of worker threads, one own-GIL sub-interpreter each.")
         .def(py::init(
                  [](std::size_t workers, std::vector<std::string> sys_path)
                  {
@@ -71,8 +75,9 @@ PYBIND11_MODULE(_engine, m)
                      return created;
                  }),
              py::arg("workers"), py::arg("sys_path"))
-        .def("start", &pool::start, py::call_guard<py::gil_scoped_release>(),
-             "Create the interpreters (idempotent). Raises RuntimeError when a worker cannot start.")
+        .def(
+            "start", &pool::start, py::call_guard<py::gil_scoped_release>(),
+            "Create the interpreters (idempotent). Raises RuntimeError when a worker cannot start.")
         .def("shutdown", &pool::shutdown, py::call_guard<py::gil_scoped_release>(),
              "Cancel what runs, end every interpreter and join the threads.")
         .def_property_readonly("size", &pool::size)
@@ -88,19 +93,20 @@ PYBIND11_MODULE(_engine, m)
                  }
                  return states;
              })
-        .def("drain_events",
-             [](pool& self)
-             {
-                 py::list events;
-                 for (auto& event : self.drain_events())
-                 {
-                     events.append(py::make_tuple(event.worker + 1, event.stream,
-                                                  py::str(event.text)));
-                 }
-                 return events;
-             },
-             "Output the workers printed since the last call: [(worker, stream, text)], "
-             "stream 1 = stdout, 2 = stderr.")
+        .def(
+            "drain_events",
+            [](pool& self)
+            {
+                py::list events;
+                for (auto& event : self.drain_events())
+                {
+                    events.append(
+                        py::make_tuple(event.worker + 1, event.stream, py::str(event.text)));
+                }
+                return events;
+            },
+            "Output the workers printed since the last call: [(worker, stream, text)], "
+            "stream 1 = stdout, 2 = stderr.")
         .def(
             "submit",
             [](std::shared_ptr<pool> self, py::bytes factory, py::object items, py::bytes sys_path,
@@ -140,10 +146,10 @@ PYBIND11_MODULE(_engine, m)
 
     py::class_<chunk_sizer>(m, "ChunkSizer",
                             "The engine's automatic chunk sizes, shared with the Python backends.")
-        .def(py::init(
-                 [](std::size_t workers, std::size_t fixed, std::optional<std::size_t> total)
-                 { return chunk_sizer({.workers = workers, .fixed = fixed, .total = total}); }),
-             py::arg("workers"), py::arg("fixed") = 0, py::arg("total") = py::none())
+        .def(
+            py::init([](std::size_t workers, std::size_t fixed, std::optional<std::size_t> total)
+                     { return chunk_sizer({.workers = workers, .fixed = fixed, .total = total}); }),
+            py::arg("workers"), py::arg("fixed") = 0, py::arg("total") = py::none())
         .def("next", &chunk_sizer::next, py::arg("dispatched"))
         .def("record", &chunk_sizer::record, py::arg("items"), py::arg("seconds"));
 

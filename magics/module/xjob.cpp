@@ -12,24 +12,22 @@ namespace xparallel
             static std::atomic<std::uint64_t> counter{0};
             return ++counter;
         }
-    }
+    } // namespace
 
-    job::job(std::shared_ptr<pool> workers, py::bytes factory, py::object items,
-             py::bytes sys_path, options opts)
-        : m_pool(std::move(workers))
-        , m_state(std::make_shared<job_state>(next_job_id(), std::string(factory),
+    job::job(std::shared_ptr<pool> workers, py::bytes factory, py::object items, py::bytes sys_path,
+             options opts)
+        : m_pool(std::move(workers)),
+          m_state(std::make_shared<job_state>(next_job_id(), std::string(factory),
                                               std::string(sys_path), opts.stop_on_error,
-                                              m_pool->size()))
-        , m_items(py::iter(items))
-        , m_dumps(py::module_::import("pickle").attr("dumps"))
-        , m_loads(py::module_::import("pickle").attr("loads"))
-        , m_sizer(chunk_sizer::settings{.workers = m_pool->size(),
-                                        .fixed = opts.chunksize,
-                                        .total = opts.total})
-        // Enough queued to keep every worker busy while the main thread collects, and no more:
-        // a generator is consumed with bounded look-ahead.
-        , m_lookahead(2 * m_pool->size() + 1)
-        , m_total(opts.total)
+                                              m_pool->size())),
+          m_items(py::iter(items)), m_dumps(py::module_::import("pickle").attr("dumps")),
+          m_loads(py::module_::import("pickle").attr("loads")),
+          m_sizer(chunk_sizer::settings{
+              .workers = m_pool->size(), .fixed = opts.chunksize, .total = opts.total})
+          // Enough queued to keep every worker busy while the main thread collects, and no more:
+          // a generator is consumed with bounded look-ahead.
+          ,
+          m_lookahead(2 * m_pool->size() + 1), m_total(opts.total)
     {
     }
 
@@ -45,13 +43,14 @@ namespace xparallel
             }
             catch (py::error_already_set& item_error)
             {
-                const std::string item_repr = py::repr(chunk[offset]).cast<std::string>().substr(0, 80);
+                const std::string item_repr =
+                    py::repr(chunk[offset]).cast<std::string>().substr(0, 80);
                 cancel();
-                throw transfer_error("item " + std::to_string(first_index + offset) + " (" +
-                                     item_repr + ") cannot be sent to a worker: " +
-                                     item_error.what() +
-                                     ". Workers receive items by pickling; pass plain data "
-                                     "(numbers, strings, tuples, lists, dicts) or picklable objects.");
+                throw transfer_error(
+                    "item " + std::to_string(first_index + offset) + " (" + item_repr +
+                    ") cannot be sent to a worker: " + item_error.what() +
+                    ". Workers receive items by pickling; pass plain data "
+                    "(numbers, strings, tuples, lists, dicts) or picklable objects.");
             }
         }
         cancel();
@@ -94,7 +93,8 @@ namespace xparallel
             {
                 fail_to_send(chunk, m_dispatched, error);
             }
-            chunk_task task{m_state, m_sequence++, m_dispatched, chunk.size(), std::string(payload)};
+            chunk_task task{m_state, m_sequence++, m_dispatched, chunk.size(),
+                            std::string(payload)};
             m_dispatched += chunk.size();
             ++m_in_flight;
             m_pool->submit(std::move(task));
@@ -111,16 +111,16 @@ namespace xparallel
             if (!outcome.fatal.empty())
             {
                 cancel();
-                throw std::runtime_error("worker w" + std::to_string(record.worker + 1) +
-                                         " failed on items " + std::to_string(record.first_index) +
-                                         ".." + std::to_string(record.first_index + record.count - 1) +
-                                         ": " + outcome.fatal);
+                throw std::runtime_error(
+                    "worker w" + std::to_string(record.worker + 1) + " failed on items " +
+                    std::to_string(record.first_index) + ".." +
+                    std::to_string(record.first_index + record.count - 1) + ": " + outcome.fatal);
             }
             py::tuple answer;
             try
             {
-                py::memoryview view = py::memoryview::from_memory(outcome.payload.data(),
-                                                                  static_cast<py::ssize_t>(outcome.payload.size()));
+                py::memoryview view = py::memoryview::from_memory(
+                    outcome.payload.data(), static_cast<py::ssize_t>(outcome.payload.size()));
                 answer = m_loads(view);
             }
             catch (py::error_already_set& error)
@@ -215,7 +215,8 @@ namespace xparallel
                     if (outcome.fatal.empty())
                     {
                         py::tuple answer = m_loads(py::memoryview::from_memory(
-                            outcome.payload.data(), static_cast<py::ssize_t>(outcome.payload.size())));
+                            outcome.payload.data(),
+                            static_cast<py::ssize_t>(outcome.payload.size())));
                         py::list values = answer[0];
                         for (py::handle value : values)
                         {
@@ -257,11 +258,13 @@ namespace xparallel
         py::list rows;
         auto records = m_state->timeline();
         std::sort(records.begin(), records.end(),
-                  [](const chunk_record& a, const chunk_record& b) { return a.sequence < b.sequence; });
+                  [](const chunk_record& a, const chunk_record& b)
+                  { return a.sequence < b.sequence; });
         for (const chunk_record& r : records)
         {
-            rows.append(py::make_tuple(r.worker + 1, r.first_index, r.count, r.start, r.end, r.cpu));
+            rows.append(
+                py::make_tuple(r.worker + 1, r.first_index, r.count, r.start, r.end, r.cpu));
         }
         return rows;
     }
-}
+} // namespace xparallel

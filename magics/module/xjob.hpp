@@ -79,6 +79,6 @@ namespace xparallel
         bool m_finished = false;
         bool m_cancelled = false;
     };
-}
+} // namespace xparallel
 
 #endif

@@ -12,12 +12,3 @@ def kernel(request):
     yield km, kc
     stop(km, kc)
 
-
-@pytest.fixture()
-def kc(kernel):
-    return kernel[1]
-
-
-@pytest.fixture()
-def km(kernel):
-    return kernel[0]

@@ -16,6 +16,6 @@ namespace xparallel
     // Call once the kernel has stopped and before it is destroyed: comms that Python still holds
     // then forget xeus's comm manager instead of unregistering from it after it is gone.
     void detach_comms_from_kernel();
-}
+} // namespace xparallel
 
 #endif

@@ -21,14 +21,11 @@ namespace xparallel
 
     private:
         void configure_impl() override;
-        void execute_request_impl(send_reply_callback cb,
-                                  int execution_count,
-                                  const std::string& code,
-                                  xeus::execute_request_config config,
+        void execute_request_impl(send_reply_callback cb, int execution_count,
+                                  const std::string& code, xeus::execute_request_config config,
                                   nl::json user_expressions) override;
         nl::json complete_request_impl(const std::string& code, int cursor_pos) override;
-        nl::json inspect_request_impl(const std::string& code,
-                                      int cursor_pos,
+        nl::json inspect_request_impl(const std::string& code, int cursor_pos,
                                       int detail_level) override;
         nl::json is_complete_request_impl(const std::string& code) override;
         nl::json kernel_info_request_impl() override;
@@ -41,6 +38,6 @@ namespace xparallel
 
         py::object m_kernel;
     };
-}
+} // namespace xparallel
 
 #endif

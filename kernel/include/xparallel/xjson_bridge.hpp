@@ -14,6 +14,6 @@ namespace xparallel
     // fast enough for messages the size of a widget update. Both require the GIL.
     nl::json to_json(py::handle object);
     py::object from_json(const nl::json& value);
-}
+} // namespace xparallel
 
 #endif

@@ -20,6 +20,6 @@ namespace xparallel
     private:
         PyThreadState* p_main_state = nullptr;
     };
-}
+} // namespace xparallel
 
 #endif

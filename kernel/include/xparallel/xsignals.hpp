@@ -5,18 +5,19 @@
 
 namespace xparallel
 {
-    // Signal policy of the kernel. xeus's ZeroMQ loops end on EINTR, so asynchronous signals (SIGINT,
-    // and any a user's code may handle: SIGALRM, SIGUSR1, ...) are blocked in every thread, and
-    // unblocked only in the main thread while a cell runs, where Python's handlers run: an interrupt
-    // raises KeyboardInterrupt and wakes a blocking call such as time.sleep. An interrupt while idle
-    // is discarded; other signals that arrived while idle are handled when the next cell starts.
-    // Left alone: SIGTERM (ends the kernel when asked), SIGKILL/SIGSTOP, and the synchronous faults.
+    // Signal policy of the kernel. xeus's ZeroMQ loops end on EINTR, so asynchronous signals
+    // (SIGINT, and any a user's code may handle: SIGALRM, SIGUSR1, ...) are blocked in every
+    // thread, and unblocked only in the main thread while a cell runs, where Python's handlers run:
+    // an interrupt raises KeyboardInterrupt and wakes a blocking call such as time.sleep. An
+    // interrupt while idle is discarded; other signals that arrived while idle are handled when the
+    // next cell starts. Left alone: SIGTERM (ends the kernel when asked), SIGKILL/SIGSTOP, and the
+    // synchronous faults.
 
     // Call first thing in main(), before any thread exists, so that every thread inherits the mask.
     void block_async_signals_in_all_threads();
 
-    // Interrupts the running cell, from any thread (the control channel's, for an interrupt_request).
-    // Does nothing while no cell runs.
+    // Interrupts the running cell, from any thread (the control channel's, for an
+    // interrupt_request). Does nothing while no cell runs.
     void interrupt_running_cell();
 
     // RAII: holds those signals off the calling thread during a call into ZeroMQ from a cell.
@@ -44,6 +45,6 @@ namespace xparallel
         cell_interrupt_window(const cell_interrupt_window&) = delete;
         cell_interrupt_window& operator=(const cell_interrupt_window&) = delete;
     };
-}
+} // namespace xparallel
 
 #endif

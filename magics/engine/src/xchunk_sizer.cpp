@@ -30,10 +30,11 @@ namespace xparallel
         {
             const std::size_t left =
                 *m_settings.total > dispatched ? *m_settings.total - dispatched : 0;
-            const std::size_t balanced = static_cast<std::size_t>(std::ceil(
-                static_cast<double>(*m_settings.total) /
-                static_cast<double>(m_settings.workers * m_settings.chunks_per_worker)));
-            size = std::min({size, std::max<std::size_t>(1, balanced), std::max<std::size_t>(1, left)});
+            const std::size_t balanced = static_cast<std::size_t>(
+                std::ceil(static_cast<double>(*m_settings.total) /
+                          static_cast<double>(m_settings.workers * m_settings.chunks_per_worker)));
+            size = std::min(
+                {size, std::max<std::size_t>(1, balanced), std::max<std::size_t>(1, left)});
         }
         size = std::min(size, m_settings.max_items);
         m_last = size;
@@ -49,4 +50,4 @@ namespace xparallel
         const double sample = seconds / static_cast<double>(items);
         m_per_item = m_per_item ? 0.7 * *m_per_item + 0.3 * sample : sample;
     }
-}
+} // namespace xparallel

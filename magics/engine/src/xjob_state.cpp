@@ -4,15 +4,9 @@ namespace xparallel
 {
     job_state::job_state(std::uint64_t job_id, std::string factory_pickle, std::string path_pickle,
                          bool stop, std::size_t workers)
-        : id(job_id)
-        , factory(std::move(factory_pickle))
-        , sys_path(std::move(path_pickle))
-        , stop_on_error(stop)
-        , started(std::chrono::steady_clock::now())
-        , items_done(workers)
-        , cpu_ns(workers)
-        , busy_ns(workers)
-        , failed(workers)
+        : id(job_id), factory(std::move(factory_pickle)), sys_path(std::move(path_pickle)),
+          stop_on_error(stop), started(std::chrono::steady_clock::now()), items_done(workers),
+          cpu_ns(workers), busy_ns(workers), failed(workers)
     {
     }
 
@@ -33,7 +27,8 @@ namespace xparallel
         m_delivered.notify_all();
     }
 
-    std::size_t job_state::wait_for_delivery(std::size_t seen, std::chrono::duration<double> timeout)
+    std::size_t job_state::wait_for_delivery(std::size_t seen,
+                                             std::chrono::duration<double> timeout)
     {
         std::unique_lock lock(m_mutex);
         m_delivered.wait_for(lock, timeout, [&] { return m_deliveries > seen; });
@@ -51,4 +46,4 @@ namespace xparallel
         std::lock_guard lock(m_mutex);
         return m_timeline;
     }
-}
+} // namespace xparallel

@@ -15,8 +15,7 @@ namespace xparallel
     {
         // Only the main interpreter's main thread handles signals: workers and helpers never see
         // SIGINT. Threads are started with it blocked, so there is no window where they could.
-        template <class F>
-        std::thread thread_without_sigint(F&& body)
+        template <class F> std::thread thread_without_sigint(F&& body)
         {
             sigset_t block, previous;
             sigemptyset(&block);
@@ -55,7 +54,7 @@ namespace xparallel
             Py_DECREF(error);
             return text;
         }
-    }
+    } // namespace
 
     struct pool::worker
     {
@@ -78,7 +77,10 @@ namespace xparallel
     {
     }
 
-    pool::~pool() { shutdown(); }
+    pool::~pool()
+    {
+        shutdown();
+    }
 
     void pool::start()
     {
@@ -159,9 +161,15 @@ namespace xparallel
         return count;
     }
 
-    void pool::submit(chunk_task task) { m_queue->push(std::move(task)); }
+    void pool::submit(chunk_task task)
+    {
+        m_queue->push(std::move(task));
+    }
 
-    std::size_t pool::queued() const { return m_queue ? m_queue->size() : 0; }
+    std::size_t pool::queued() const
+    {
+        return m_queue ? m_queue->size() : 0;
+    }
 
     void pool::cancel(const std::shared_ptr<job_state>& job)
     {
@@ -199,8 +207,9 @@ namespace xparallel
         w.helpers.push_back(thread_without_sigint(
             [&w, job_id]
             {
-                raise_keyboard_interrupt(w.interp.load(), w.thread_id.load(), [&]
-                                         { return w.in_chunk.load() && w.current_job.load() == job_id; });
+                raise_keyboard_interrupt(
+                    w.interp.load(), w.thread_id.load(),
+                    [&] { return w.in_chunk.load() && w.current_job.load() == job_id; });
             }));
     }
 
@@ -221,9 +230,9 @@ namespace xparallel
         }
         {
             std::lock_guard lock(owner->m_events_mutex);
-            owner->m_events.push_back(
-                {static_cast<int>(w->index), static_cast<int>(PyLong_AsLong(args[0])),
-                 std::string(text, static_cast<std::size_t>(size))});
+            owner->m_events.push_back({static_cast<int>(w->index),
+                                       static_cast<int>(PyLong_AsLong(args[0])),
+                                       std::string(text, static_cast<std::size_t>(size))});
         }
         Py_RETURN_NONE;
     }
@@ -276,21 +285,24 @@ namespace xparallel
                 }
             }
             PyObject* module = PyImport_ImportModule("xparallel._worker");
-            PyObject* self = Py_BuildValue("(NN)", PyLong_FromVoidPtr(&w), PyLong_FromVoidPtr(this));
+            PyObject* self =
+                Py_BuildValue("(NN)", PyLong_FromVoidPtr(&w), PyLong_FromVoidPtr(this));
             static PyMethodDef emit_definition = {
                 "emit", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&pool::emit)),
                 METH_FASTCALL, "emit(stream, text): hand worker output to the notebook"};
             PyObject* emit_function = self ? PyCFunction_New(&emit_definition, self) : nullptr;
-            PyObject* started = module && emit_function
-                                    ? PyObject_CallMethod(module, "start", "nO", w.index + 1, emit_function)
-                                    : nullptr;
+            PyObject* started =
+                module && emit_function
+                    ? PyObject_CallMethod(module, "start", "nO", w.index + 1, emit_function)
+                    : nullptr;
             if (started)
             {
                 run_chunk_function = PyObject_GetAttrString(module, "run_chunk");
             }
             if (!run_chunk_function)
             {
-                bootstrap_error = "a worker could not start xparallel._worker: " + take_python_error();
+                bootstrap_error =
+                    "a worker could not start xparallel._worker: " + take_python_error();
             }
             Py_XDECREF(started);
             Py_XDECREF(emit_function);
@@ -346,24 +358,31 @@ namespace xparallel
         w.state = worker_state::busy;
 
         chunk_outcome outcome;
-        outcome.record = {task.sequence, task.first_index, task.count, static_cast<int>(w.index),
-                          job.seconds_since_start(), 0.0, 0.0};
+        outcome.record = {task.sequence,
+                          task.first_index,
+                          task.count,
+                          static_cast<int>(w.index),
+                          job.seconds_since_start(),
+                          0.0,
+                          0.0};
         const std::int64_t cpu_before = thread_cpu_ns();
 
-        PyObject* factory = PyMemoryView_FromMemory(const_cast<char*>(job.factory.data()),
-                                                    static_cast<Py_ssize_t>(job.factory.size()), PyBUF_READ);
-        PyObject* sys_path = PyMemoryView_FromMemory(const_cast<char*>(job.sys_path.data()),
-                                                     static_cast<Py_ssize_t>(job.sys_path.size()), PyBUF_READ);
-        PyObject* items = PyMemoryView_FromMemory(task.payload.data(),
-                                                  static_cast<Py_ssize_t>(task.payload.size()), PyBUF_READ);
+        PyObject* factory =
+            PyMemoryView_FromMemory(const_cast<char*>(job.factory.data()),
+                                    static_cast<Py_ssize_t>(job.factory.size()), PyBUF_READ);
+        PyObject* sys_path =
+            PyMemoryView_FromMemory(const_cast<char*>(job.sys_path.data()),
+                                    static_cast<Py_ssize_t>(job.sys_path.size()), PyBUF_READ);
+        PyObject* items = PyMemoryView_FromMemory(
+            task.payload.data(), static_cast<Py_ssize_t>(task.payload.size()), PyBUF_READ);
         w.in_chunk = true;
-        PyObject* answer = (factory && sys_path && items)
-                               ? PyObject_CallFunction(run_chunk_function, "KOOOnp",
-                                                       static_cast<unsigned long long>(job.id), factory,
-                                                       sys_path, items,
-                                                       static_cast<Py_ssize_t>(task.first_index),
-                                                       job.stop_on_error ? 1 : 0)
-                               : nullptr;
+        PyObject* answer =
+            (factory && sys_path && items)
+                ? PyObject_CallFunction(run_chunk_function, "KOOOnp",
+                                        static_cast<unsigned long long>(job.id), factory, sys_path,
+                                        items, static_cast<Py_ssize_t>(task.first_index),
+                                        job.stop_on_error ? 1 : 0)
+                : nullptr;
         w.in_chunk = false;
         // An interrupt that arrived too late to land in the chunk must not hit the next one.
         PyThreadState_SetAsyncExc(w.thread_id.load(), nullptr);
@@ -402,4 +421,4 @@ namespace xparallel
         w.state = worker_state::idle;
         job.deliver(std::move(outcome));
     }
-}
+} // namespace xparallel

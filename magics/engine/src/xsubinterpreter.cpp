@@ -34,7 +34,7 @@ namespace xparallel
             PyThreadState_Swap(main_tstate);
             return created;
         }
-    }
+    } // namespace
 
     subinterpreter::subinterpreter() : p_state(create_own_gil_interpreter())
     {
@@ -68,4 +68,4 @@ namespace xparallel
         }
         return PyThreadState_SetAsyncExc(thread_id, PyExc_KeyboardInterrupt) > 0;
     }
-}
+} // namespace xparallel

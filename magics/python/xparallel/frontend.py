@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from IPython import get_ipython
+
 CONTROL_TARGET = "jupyter.widget.control"
 _seen_widget_front_end = False
 
@@ -18,7 +20,16 @@ def widgets_wanted() -> bool:
     forced = os.environ.get("XPARALLEL_PROGRESS", "").lower()
     if forced in ("widgets", "text"):
         return forced == "widgets"
-    return _seen_widget_front_end
+    if _seen_widget_front_end:
+        return True
+    # In a stock ipykernel the front end may have opened its control comm before `%load_ext`:
+    # there, fall back on whether the request allows stdin (Notebook and Lab do; nbclient and
+    # nbconvert do not).
+    try:
+        kernel = get_ipython().kernel  # type: ignore[name-defined]  # noqa: F821
+    except Exception:  # noqa: BLE001
+        return False
+    return bool(getattr(kernel, "_allow_stdin", False)) and type(kernel).__module__.startswith("ipykernel")
 
 
 def _comm_manager() -> Any:

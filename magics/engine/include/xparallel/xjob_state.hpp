@@ -86,6 +86,6 @@ namespace xparallel
         std::size_t count = 0;
         std::string payload;
     };
-}
+} // namespace xparallel
 
 #endif

@@ -10,8 +10,7 @@ namespace xparallel
     // Chunks finish in any order; results are handed out in input order. put() takes a chunk's
     // sequence number (0, 1, 2, ... in dispatch order); take_ready() returns the chunks that now
     // form an unbroken run after the ones already taken.
-    template <class T>
-    class ordered_results
+    template <class T> class ordered_results
     {
     public:
         void put(std::uint64_t sequence, T value) { m_waiting.emplace(sequence, std::move(value)); }
@@ -35,6 +34,6 @@ namespace xparallel
         std::map<std::uint64_t, T> m_waiting;
         std::uint64_t m_next = 0;
     };
-}
+} // namespace xparallel
 
 #endif

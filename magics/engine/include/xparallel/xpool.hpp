@@ -86,6 +86,6 @@ namespace xparallel
         std::mutex m_events_mutex;
         std::vector<worker_event> m_events;
     };
-}
+} // namespace xparallel
 
 #endif

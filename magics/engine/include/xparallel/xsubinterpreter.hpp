@@ -60,6 +60,6 @@ namespace xparallel
     // is between two bytecodes or in a blocking call) says so. Returns whether it raised.
     bool raise_keyboard_interrupt(PyInterpreterState* interp, unsigned long thread_id,
                                   const std::function<bool()>& still_wanted);
-}
+} // namespace xparallel
 
 #endif

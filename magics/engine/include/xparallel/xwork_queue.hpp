@@ -12,8 +12,7 @@ namespace xparallel
     // The queue between the main thread and the workers: many producers, many consumers, FIFO.
     // close() wakes every consumer with nullopt once the queue is empty; remove_if() drops queued
     // work (cancellation) without touching what a worker already took.
-    template <class T>
-    class work_queue
+    template <class T> class work_queue
     {
     public:
         void push(T value)
@@ -39,8 +38,7 @@ namespace xparallel
             return value;
         }
 
-        template <class Predicate>
-        std::size_t remove_if(Predicate&& predicate)
+        template <class Predicate> std::size_t remove_if(Predicate&& predicate)
         {
             std::lock_guard lock(m_mutex);
             const std::size_t before = m_items.size();
@@ -69,6 +67,6 @@ namespace xparallel
         std::deque<T> m_items;
         bool m_closed = false;
     };
-}
+} // namespace xparallel
 
 #endif
