@@ -24,13 +24,13 @@ TEST(chunk_sizer, slow_items_stay_single)
 {
     chunk_sizer sizer({.workers = 2, .total = 64});
     sizer.next(0);
-    sizer.record(1, 0.1); // 100 ms per item, target 50 ms
+    sizer.record(1, 0.1); // 100 ms per item, target 20 ms
     EXPECT_EQ(sizer.next(1), 1u);
 }
 
 TEST(chunk_sizer, fast_items_grow_fourfold_per_chunk_up_to_the_target)
 {
-    chunk_sizer sizer({.workers = 2, .total = std::nullopt, .target_seconds = 0.05});
+    chunk_sizer sizer({.workers = 2, .total = std::nullopt});
     std::size_t size = sizer.next(0);
     std::size_t dispatched = size;
     for (int i = 0; i < 20; ++i)
@@ -41,7 +41,7 @@ TEST(chunk_sizer, fast_items_grow_fourfold_per_chunk_up_to_the_target)
         size = next;
         dispatched += size;
     }
-    EXPECT_EQ(size, 50000u); // 50 ms / 1 us
+    EXPECT_EQ(size, 20000u); // 20 ms / 1 us
 }
 
 TEST(chunk_sizer, known_totals_leave_several_chunks_per_worker)

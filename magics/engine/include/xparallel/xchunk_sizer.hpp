@@ -18,7 +18,7 @@ namespace xparallel
             std::size_t workers = 1;
             std::size_t fixed = 0;             // 0: automatic
             std::optional<std::size_t> total;  // items in the input, when known
-            double target_seconds = 0.05;      // a chunk's aimed duration
+            double target_seconds = 0.02;      // a chunk's aimed duration
             std::size_t chunks_per_worker = 4; // at least this many chunks each, when known
             std::size_t max_items = 1u << 16;
         };
