@@ -243,6 +243,8 @@ class CellRun:
         finally:
             self.namespace.pop(FUNC, None)
             if job is not None:
+                if not job.finished:  # anything but a normal end: stop the workers, keep what came
+                    job.cancel()
                 self._publish_events(job.events(), final=True)
                 report = self._report(job, backend_name, workers, reason, status)
                 progress.finish(job, report)
