@@ -144,6 +144,10 @@ PYBIND11_MODULE(_engine, m)
         .def("timeline", &job::timeline,
              "[(worker, first index, items, start s, end s, cpu s)] per chunk, in input order.");
 
+    m.def("pickle_items", &pickle_items, py::arg("chunk"), py::arg("first_index"),
+          "Pickle a chunk of items for a worker; raises TransferError naming an item that does not "
+          "pickle.");
+
     py::class_<chunk_sizer>(m, "ChunkSizer",
                             "The engine's automatic chunk sizes, shared with the Python backends.")
         .def(

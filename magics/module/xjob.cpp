@@ -20,41 +20,44 @@ namespace xparallel
           m_state(std::make_shared<job_state>(next_job_id(), std::string(factory),
                                               std::string(sys_path), opts.stop_on_error,
                                               m_pool->size())),
-          m_items(py::iter(items)), m_dumps(py::module_::import("pickle").attr("dumps")),
-          m_loads(py::module_::import("pickle").attr("loads")),
+          m_items(py::iter(items)), m_loads(py::module_::import("pickle").attr("loads")),
           m_sizer(chunk_sizer::settings{
-              .workers = m_pool->size(), .fixed = opts.chunksize, .total = opts.total})
+              .workers = m_pool->size(), .fixed = opts.chunksize, .total = opts.total}),
           // Enough queued to keep every worker busy while the main thread collects, and no more:
           // a generator is consumed with bounded look-ahead.
-          ,
           m_lookahead(2 * m_pool->size() + 1), m_total(opts.total)
     {
     }
 
-    void job::fail_to_send(const py::list& chunk, std::size_t first_index,
-                           py::error_already_set& error)
+    py::bytes pickle_items(const py::list& chunk, std::size_t first_index)
     {
+        static auto* dumps = new py::object(py::module_::import("pickle").attr("dumps"));
+        try
+        {
+            return (*dumps)(chunk, 5);
+        }
+        catch (py::error_already_set&)
+        {
+        }
         // Name the item that does not pickle, not the chunk.
         for (std::size_t offset = 0; offset < chunk.size(); ++offset)
         {
             try
             {
-                m_dumps(chunk[offset], 5);
+                (*dumps)(chunk[offset], 5);
             }
             catch (py::error_already_set& item_error)
             {
                 const std::string item_repr =
                     py::repr(chunk[offset]).cast<std::string>().substr(0, 80);
-                cancel();
                 throw transfer_error(
                     "item " + std::to_string(first_index + offset) + " (" + item_repr +
                     ") cannot be sent to a worker: " + item_error.what() +
-                    ". Workers receive items by pickling; pass plain data "
-                    "(numbers, strings, tuples, lists, dicts) or picklable objects.");
+                    ". Workers receive items by pickling; pass plain data (numbers, strings, "
+                    "tuples, lists, dicts) or picklable objects.");
             }
         }
-        cancel();
-        throw error;
+        return (*dumps)(chunk, 5); // each item pickles alone: let the chunk's own error show
     }
 
     void job::feed()
@@ -87,11 +90,12 @@ namespace xparallel
             py::bytes payload;
             try
             {
-                payload = m_dumps(chunk, 5);
+                payload = pickle_items(chunk, m_dispatched);
             }
-            catch (py::error_already_set& error)
+            catch (...)
             {
-                fail_to_send(chunk, m_dispatched, error);
+                cancel();
+                throw;
             }
             chunk_task task{m_state, m_sequence++, m_dispatched, chunk.size(),
                             std::string(payload)};

@@ -23,6 +23,10 @@ namespace xparallel
         using std::runtime_error::runtime_error;
     };
 
+    // A chunk of items pickled for a worker (protocol 5); an item that does not pickle is named in
+    // a transfer_error. Shared by the engine and the Python backends.
+    py::bytes pickle_items(const py::list& chunk, std::size_t first_index);
+
     // The main side of one map over a pool: consumes the input iterator lazily (bounded
     // look-ahead), pickles chunks into the queue, waits with the GIL released, and unpickles the
     // results in input order into `results`. Lives on the main thread only.
@@ -57,13 +61,10 @@ namespace xparallel
         void feed();
         void collect();
         void finish_if_drained();
-        [[noreturn]] void fail_to_send(const py::list& chunk, std::size_t first_index,
-                                       py::error_already_set& error);
 
         std::shared_ptr<pool> m_pool;
         std::shared_ptr<job_state> m_state;
         py::object m_items;
-        py::object m_dumps;
         py::object m_loads;
         chunk_sizer m_sizer;
         std::size_t m_lookahead;

@@ -221,6 +221,10 @@ def test_parallel_pool_shows_and_resizes(kc):
     ok(kc, "%parallel_pool --restart --resize 2")
     ok(kc, "%%parallel -b interpreters --quiet\nr = [x for x in range(4)]")
     assert value(kc, "_parallel.workers") == 2
+    stopped = ok(kc, "%parallel_pool --shutdown").of_type("execute_result")[0]["content"]["data"]
+    assert "not running" in stopped["text/plain"]
+    ok(kc, "%%parallel -b interpreters --quiet\nr = [x + 1 for x in range(4)]")  # starts again
+    assert value(kc, "r") == [1, 2, 3, 4]
 
 
 def test_ordering_over_100000_items_and_a_generator_of_unknown_length(kc):

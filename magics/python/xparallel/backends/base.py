@@ -28,19 +28,8 @@ class Work:
 
 
 def pickle_items(chunk: list, first_index: int) -> bytes:
-    """The chunk pickled for a worker; an item that does not pickle is named."""
-    try:
-        return pickle.dumps(chunk, 5)
-    except Exception:
-        for offset, item in enumerate(chunk):
-            try:
-                pickle.dumps(item, 5)
-            except Exception as error:
-                raise _engine.TransferError(
-                    f"item {first_index + offset} ({repr(item)[:80]}) cannot be sent to a worker: "
-                    f"{error}. Workers receive items by pickling; pass plain data (numbers, "
-                    "strings, tuples, lists, dicts) or picklable objects.") from None
-        raise
+    """The chunk pickled for a worker; an item that does not pickle is named (the engine's rule)."""
+    return _engine.pickle_items(chunk, first_index)
 
 
 class ChunkedJob:
