@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -73,6 +74,27 @@ def server(tmp_path_factory):
     process.wait(timeout=20)
 
 
+@pytest.fixture(autouse=True)
+def time_limit():
+    """A browser that stops answering must fail the test, not stall the suite."""
+    def expire(signum, frame):
+        raise TimeoutError("the browser test took more than 180 s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(180)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def page_summary(driver) -> str:
+    """A bounded description of the page, for failure messages (never the whole page's text)."""
+    return driver.execute_script("""
+        const outputs = document.querySelectorAll('.jp-OutputArea-output');
+        const text = Array.from(outputs).map(o => o.textContent.slice(0, 300)).join(' | ');
+        return `${outputs.length} outputs: ${text.slice(0, 1500)}`;""")
+
+
 @pytest.fixture(scope="module")
 def browser():
     options = Options()
@@ -124,7 +146,7 @@ def test_worker_bars_are_drawn_and_move_while_the_cell_runs(server, browser):
     deadline = time.monotonic() + 60
     while not browser.execute_script(
             "return document.querySelectorAll('.widget-hprogress .progress-bar').length > 0;"):
-        assert time.monotonic() < deadline, "the warm-up widget never rendered"
+        assert time.monotonic() < deadline, "the warm-up widget never rendered: " + page_summary(browser)
         time.sleep(0.2)
     run_selected_cell()
 
@@ -141,7 +163,7 @@ def test_worker_bars_are_drawn_and_move_while_the_cell_runs(server, browser):
     time.sleep(0.5)
     browser.save_screenshot(str(ARTIFACTS / "notebook-progress-bars.png"))
 
-    assert samples, "no per-worker bars appeared: " + browser.find_element(By.TAG_NAME, "body").text[:2000]
+    assert samples, "no per-worker bars appeared: " + page_summary(browser)
     running = [s for s in samples if s["all"] < 0.999]
     assert len(running) >= 3, f"bars seen only {len(running)} times while running: {samples}"
     for name in ("w1", "w2", "all"):

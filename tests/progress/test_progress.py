@@ -11,6 +11,8 @@ import pytest
 
 from kernel_client import execute, start, stop, value
 
+CONTROL_PROTOCOL = {"version": "1.0.0"}  # what ipywidgets 8's front end announces
+
 CELL = ("%%parallel -b interpreters -w 2 --chunksize 1\n"
         "import time\n"
         "r = [time.sleep(0.15) or x for x in range(16)]")
@@ -19,7 +21,8 @@ CELL = ("%%parallel -b interpreters -w 2 --chunksize 1\n"
 def attach_widget_front_end(kc) -> None:
     """What Notebook 7's widget manager does when it connects: open the widget control comm."""
     msg = kc.session.msg("comm_open", {"comm_id": uuid.uuid4().hex,
-                                       "target_name": "jupyter.widget.control", "data": {}})
+                                       "target_name": "jupyter.widget.control", "data": {}},
+                         metadata=CONTROL_PROTOCOL)
     kc.shell_channel.send(msg)
     time.sleep(0.5)
 
@@ -106,3 +109,28 @@ def test_without_a_widget_front_end_the_same_facts_come_as_text():
         assert len([line for line in quiet.stdout.splitlines() if line.strip()]) == 1
     finally:
         stop(km, kc)
+
+
+def test_a_second_front_end_connection_still_gets_widget_state(widget_kernel):
+    # ipywidgets answers each connection's control comm (e.g. a reloaded page): after xparallel
+    # has seen the first, the second must still reach ipywidgets and get its reply.
+    _, kc = widget_kernel
+    comm_id = uuid.uuid4().hex
+    kc.shell_channel.send(kc.session.msg("comm_open", {
+        "comm_id": comm_id, "target_name": "jupyter.widget.control", "data": {}},
+        metadata=CONTROL_PROTOCOL))
+    time.sleep(0.3)
+    kc.shell_channel.send(kc.session.msg("comm_msg", {
+        "comm_id": comm_id, "data": {"method": "request_states"}}))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            message = kc.get_iopub_msg(timeout=0.5)
+        except Exception:  # noqa: BLE001 - queue.Empty
+            continue
+        content = message["content"]
+        if message["msg_type"] == "comm_msg" and content.get("comm_id") == comm_id:
+            assert content["data"]["method"] == "update_states"
+            assert content["data"]["states"]  # the widgets of the earlier cells
+            return
+    pytest.fail("ipywidgets never answered the second connection's request_states")

@@ -45,19 +45,22 @@ def listen_for_widget_front_end() -> None:
     manager = _comm_manager()
     if manager is None or getattr(manager, "_xparallel_listening", False):
         return
-    previous = manager.targets.get(CONTROL_TARGET)
+    # ipywidgets' own handler for the target: there already if ipywidgets was imported, else
+    # registered by importing it when a front end first connects.
+    delegate = manager.targets.get(CONTROL_TARGET)
 
     def on_control_open(comm: Any, message: dict) -> None:
         global _seen_widget_front_end
+        nonlocal delegate
         _seen_widget_front_end = True
-        handler = previous
-        if handler is None or handler is on_control_open:
-            import ipywidgets  # noqa: F401 - registers its own control target
+        if delegate is None:
+            import ipywidgets  # noqa: F401 - registers its control target, replacing ours
 
-            handler = manager.targets.get(CONTROL_TARGET)
-        if handler is not None and handler is not on_control_open:
+            registered = manager.targets.get(CONTROL_TARGET)
+            delegate = registered if registered is not on_control_open else None
             manager.register_target(CONTROL_TARGET, on_control_open)  # keep listening
-            handler(comm, message)
+        if delegate is not None:
+            delegate(comm, message)
 
     manager.register_target(CONTROL_TARGET, on_control_open)
     manager._xparallel_listening = True
