@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import threading
+from collections import deque
 import time
 from typing import Callable
 
@@ -19,13 +20,15 @@ MAX_BUFFER = 64 * 1024
 
 
 class BatchedStream(io.TextIOBase):
+    # No lock: an interrupt can land just after a lock is taken (before its `with` block starts),
+    # which would leave it held and deadlock the next print. Appending to a deque and popping from
+    # it are atomic, from any thread.
     def __init__(self, name: str, publish: Callable[[str, str], None]) -> None:
         super().__init__()
         self.name = name
         self._publish = publish
-        self._parts: list[str] = []
-        self._size = 0
-        self._lock = threading.Lock()
+        self._parts: deque[str] = deque()
+        self._size = 0  # approximate: only decides when a large burst is flushed
         self._last_flush = 0.0
         self._main = threading.main_thread()
 
@@ -44,9 +47,8 @@ class BatchedStream(io.TextIOBase):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         if not text:
             return 0
-        with self._lock:
-            self._parts.append(text)
-            self._size += len(text)
+        self._parts.append(text)
+        self._size += len(text)
         if threading.current_thread() is self._main and (
             self._size >= MAX_BUFFER
             or (text.endswith("\n") and time.monotonic() - self._last_flush >= FLUSH_INTERVAL)
@@ -57,10 +59,13 @@ class BatchedStream(io.TextIOBase):
     def flush(self) -> None:
         if threading.current_thread() is not self._main:
             return
-        with self._lock:
-            text = "".join(self._parts)
-            self._parts.clear()
-            self._size = 0
+        taken = []
+        while self._parts:
+            try:
+                taken.append(self._parts.popleft())
+            except IndexError:
+                break
+        self._size = 0
         self._last_flush = time.monotonic()
-        if text:
-            self._publish(self.name, text)
+        if taken:
+            self._publish(self.name, "".join(taken))

@@ -9,6 +9,7 @@ import io
 import sys
 import threading
 import time
+from collections import deque
 from concurrent import futures
 from typing import Any
 
@@ -47,7 +48,10 @@ class _ThreadsJob(ChunkedJob):
         self._backend = backend
         self._executor = backend.executor(workers)
         self._function = work.local_function
+        # Taken by worker threads only: the main thread never waits on a lock that an interrupt
+        # could leave held. What it reads (dicts, the deque) is safe to read without one.
         self._lock = threading.Lock()
+        self._printed: deque[tuple] = deque()
         self._workers_by_thread: dict[int, int] = {}
         self._running: dict[int, int] = {}  # worker -> thread ident, while in a chunk
         self._saved_streams = (sys.stdout, sys.stderr)
@@ -58,12 +62,13 @@ class _ThreadsJob(ChunkedJob):
         return self._workers_by_thread.get(ident)
 
     def add_event(self, worker: int, stream: int, text: str) -> None:
-        with self._lock:
-            self._events.append((worker + 1, stream, text))
+        self._printed.append((worker + 1, stream, text))
 
     def events(self) -> list[tuple]:
-        with self._lock:
-            return super().events()
+        events = super().events()
+        while self._printed:
+            events.append(self._printed.popleft())
+        return events
 
     def _run(self, chunk: list, first_index: int) -> tuple:
         ident = threading.get_ident()
@@ -74,23 +79,20 @@ class _ThreadsJob(ChunkedJob):
         try:
             results, errors = apply(self._function, chunk, first_index, self._stop_on_error)
         finally:
-            with self._lock:
-                self._running.pop(worker, None)
+            self._running.pop(worker, None)
         return (worker, results, errors, start, time.time(), time.thread_time() - cpu, "", "")
 
     def _submit_chunk(self, chunk: list, first_index: int) -> futures.Future:
         return self._executor.submit(self._run, chunk, first_index)
 
     def _states(self) -> list[int]:
-        with self._lock:
-            running = set(self._running)
+        running = set(self._running)
         return [BUSY if i in running and not self.finished else IDLE for i in range(self.workers)]
 
     def _interrupt_running(self) -> None:
         # Threads cannot be killed; raising KeyboardInterrupt in them ends a pure-Python loop at
         # its next bytecode. The executor is then retired: an interrupt may land outside an item.
-        with self._lock:
-            idents = list(self._running.values())
+        idents = list(self._running.values())
         for ident in idents:
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident),
                                                        ctypes.py_object(KeyboardInterrupt))
