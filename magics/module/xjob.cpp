@@ -120,36 +120,15 @@ namespace xparallel
                     std::to_string(record.first_index) + ".." +
                     std::to_string(record.first_index + record.count - 1) + ": " + outcome.fatal);
             }
-            py::tuple answer;
             try
             {
-                py::memoryview view = py::memoryview::from_memory(
-                    outcome.payload.data(), static_cast<py::ssize_t>(outcome.payload.size()));
-                answer = m_loads(view);
+                absorb(outcome);
             }
-            catch (py::error_already_set& error)
+            catch (...)
             {
                 cancel();
-                throw transfer_error("the results of items " + std::to_string(record.first_index) +
-                                     ".." + std::to_string(record.first_index + record.count - 1) +
-                                     " cannot be unpickled in the notebook: " + error.what());
+                throw;
             }
-            py::list values = answer[0];
-            for (py::handle error : py::list(answer[1]))
-            {
-                py::tuple described = py::reinterpret_borrow<py::tuple>(error);
-                // (index, worker, kind, pickled, type name, message, traceback, item repr)
-                m_errors.append(py::make_tuple(described[0], record.worker + 1, described[1],
-                                               described[2], described[3], described[4],
-                                               described[5], described[6]));
-            }
-            PyObject* extended = PyObject_CallMethod(m_results.ptr(), "extend", "O", values.ptr());
-            if (!extended)
-            {
-                throw py::error_already_set();
-            }
-            Py_DECREF(extended);
-            m_collected += record.count;
             if (outcome.errors > 0 && m_state->stop_on_error)
             {
                 m_pool->cancel(m_state);
@@ -158,6 +137,38 @@ namespace xparallel
             }
         }
         finish_if_drained();
+    }
+
+    void job::absorb(const chunk_outcome& outcome)
+    {
+        const chunk_record& record = outcome.record;
+        py::tuple answer;
+        try
+        {
+            answer = m_loads(py::memoryview::from_memory(
+                outcome.payload.data(), static_cast<py::ssize_t>(outcome.payload.size())));
+        }
+        catch (py::error_already_set& error)
+        {
+            throw transfer_error("the results of items " + std::to_string(record.first_index) +
+                                 ".." + std::to_string(record.first_index + record.count - 1) +
+                                 " cannot be unpickled in the notebook: " + error.what());
+        }
+        for (py::handle error : py::list(answer[1]))
+        {
+            py::tuple described = py::reinterpret_borrow<py::tuple>(error);
+            // (index, worker, kind, pickled, type name, message, traceback, item repr)
+            m_errors.append(py::make_tuple(described[0], record.worker + 1, described[1],
+                                           described[2], described[3], described[4], described[5],
+                                           described[6]));
+        }
+        PyObject* extended = PyObject_CallMethod(m_results.ptr(), "extend", "O", answer[0].ptr());
+        if (!extended)
+        {
+            throw py::error_already_set();
+        }
+        Py_DECREF(extended);
+        m_collected += record.count;
     }
 
     void job::finish_if_drained()
@@ -209,29 +220,23 @@ namespace xparallel
         {
             return;
         }
-        // Keep whatever finished in order before the cancel: partial results.
+        // Keep whatever finished in order before the cancel: partial results (and their errors).
         if (!m_finished)
         {
             try
             {
-                for (chunk_outcome& outcome : m_state->take_ready())
+                for (const chunk_outcome& outcome : m_state->take_ready())
                 {
-                    if (outcome.fatal.empty())
+                    if (!outcome.fatal.empty())
                     {
-                        py::tuple answer = m_loads(py::memoryview::from_memory(
-                            outcome.payload.data(),
-                            static_cast<py::ssize_t>(outcome.payload.size())));
-                        py::list values = answer[0];
-                        for (py::handle value : values)
-                        {
-                            m_results.append(value);
-                        }
-                        m_collected += outcome.record.count;
+                        break;
                     }
+                    absorb(outcome);
                 }
             }
-            catch (py::error_already_set&)
+            catch (const std::exception&)
             {
+                // A result that cannot come back ends the partial results there.
             }
         }
         m_cancelled = true;

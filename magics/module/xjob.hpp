@@ -60,6 +60,8 @@ namespace xparallel
     private:
         void feed();
         void collect();
+        // Unpickles one delivered chunk into `results` and `errors`, in order.
+        void absorb(const chunk_outcome& outcome);
         void finish_if_drained();
 
         std::shared_ptr<pool> m_pool;

@@ -139,7 +139,7 @@ def _raise_in_cell(error: BaseException, plan: Plan) -> None:
     exec(code, {"__xp_error__": error, "__tracebackhide__": False})  # noqa: S102
 
 
-def _refusal_advice(errors: list[ItemError], backend: str) -> str | None:
+def _refusal_advice(errors: list[ItemError]) -> str | None:
     for e in errors:
         if engine.is_subinterpreter_refusal(e.type_name, e.message):
             found = re.search(r"module ([\w.]+) does not support loading in subinterpreters",
@@ -184,24 +184,27 @@ class CellRun:
             backend, reason = choose_backend(
                 referenced_modules(modules, captured, _setup_imports(plan)))
         report = self._run(backend, reason, modules, captured)
-        value, report.skipped = _gather(plan, report.results, report.errors, options.errors)
-        report.results = value
         self._publish(report)
-        if report.errors and options.errors == "raise":
-            advice = _refusal_advice(report.errors, backend)
-            if advice:
-                raise UsageError(f"%%parallel: {advice}")
-            first = min(report.errors, key=lambda e: (e.kind != "setup", e.index))
-            _raise_in_cell(first.exception(), plan)
-        if any(e.kind == "setup" for e in report.errors):
-            advice = _refusal_advice(report.errors, backend)
-            if advice:
-                raise UsageError(f"%%parallel: {advice}")
-            first = next(e for e in report.errors if e.kind == "setup")
-            _raise_in_cell(first.exception(), plan)
+        value = self._settle(report)
         if plan.targets:
             _assign(plan, value, self.namespace)
             return None
+        return value
+
+    def _settle(self, report: ParallelReport) -> Any:
+        """The results in the cell's form (also kept in the report), or the error that stopped
+        the run: a setup failure always, an item's failure under --errors raise."""
+        __tracebackhide__ = True  # noqa: F841
+        value, report.skipped = _gather(self.plan, report.results, report.errors,
+                                        self.options.errors)
+        report.results = value
+        fatal = [e for e in report.errors if e.kind == "setup" or self.options.errors == "raise"]
+        if fatal:
+            advice = _refusal_advice(fatal)
+            if advice:
+                raise UsageError(f"%%parallel: {advice}")
+            first = min(fatal, key=lambda e: (e.kind != "setup", e.index))
+            _raise_in_cell(first.exception(), self.plan)
         return value
 
     def _run(self, backend_name: str, reason: str, modules: dict, captured: bytes,
@@ -304,7 +307,7 @@ class CellRun:
             reports[name] = report
             if report.errors:
                 first = min(report.errors, key=lambda e: e.index)
-                advice = _refusal_advice(report.errors, name)
+                advice = _refusal_advice(report.errors)
                 raise UsageError(f"%%parallel --compare: the {name} run failed: "
                                  f"{advice or first.type_name + ': ' + first.message}")
         serial_wall = reports["serial"].wall
@@ -314,8 +317,7 @@ class CellRun:
                          "cores_used": report.cores_used})
         final = reports["interpreters"]
         final.comparison = rows
-        value, final.skipped = _gather(self.plan, final.results, final.errors, self.options.errors)
-        final.results = value
+        value = self._settle(final)
         comparison = Comparison(rows)
         from .timeline import show_comparison
 
