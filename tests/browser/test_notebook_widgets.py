@@ -30,7 +30,7 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 # and the server of the CPU they need to draw the bars while the cell runs.
 CELL = ("%%parallel -b interpreters -w 2 --chunksize 1\n"
         "import time\n"
-        "r = [time.sleep(0.25) or x for x in range(32)]")
+        "r = [time.sleep(0.25) or x for x in range(64)]")
 # The widget library's front-end code loads on first use; a first widget takes that cost, so that
 # the measured cell shows what a user sees in a warm notebook.
 WARM_UP = "import ipywidgets\nipywidgets.IntProgress(value=1, max=2, description='warm')"
@@ -174,4 +174,4 @@ def test_worker_bars_are_drawn_and_move_while_the_cell_runs(server, browser):
         "return document.querySelector('.xparallel-progress .progress').getBoundingClientRect().height;")
     assert height > 5, "the bars have no height: widget CSS missing"
     text = browser.find_element(By.CSS_SELECTOR, ".xparallel-progress").text
-    assert "32 items in" in text and "cores used" in text
+    assert "64 items in" in text and "cores used" in text
