@@ -1,6 +1,8 @@
 // xparallel._engine: the sub-interpreter pool and its jobs, for the main interpreter.
 
+#include <cstdio>
 #include <memory>
+#include <unistd.h>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -34,25 +36,65 @@ namespace
         return "unknown";
     }
 
-    // Every pool ever made, so that interpreter exit ends their workers before CPython finalises
-    // (a sub-interpreter still running then is fatal).
+    // How long a cancelled item may take to stop before its worker is set aside and replaced.
+    constexpr double reclaim_grace_seconds = 0.25;
+
+    // Every pool ever made, so that interpreter exit ends their workers before CPython finalises.
     std::vector<std::weak_ptr<pool>>& all_pools()
     {
         static auto* pools = new std::vector<std::weak_ptr<pool>>();
         return *pools;
     }
 
-    void shutdown_all_pools()
+    // Ends every pool within about `timeout` seconds in all; false when some worker had to be
+    // abandoned (now or by an earlier shutdown) and still runs.
+    bool shutdown_all_pools(double timeout)
     {
         py::gil_scoped_release released;
         for (auto& weak : all_pools())
         {
             if (auto live = weak.lock())
             {
-                live->shutdown();
+                live->shutdown(timeout);
             }
         }
-        all_pools().clear();
+        std::erase_if(all_pools(), [](const std::weak_ptr<pool>& weak) { return weak.expired(); });
+        return pool::abandoned_workers() == 0;
+    }
+
+    // atexit: end the workers, and when one is stuck in a call that does not return, leave
+    // without finalising CPython. Py_FinalizeEx would end every remaining sub-interpreter from
+    // the main thread (finalize_subinterpreters) while the stuck thread still runs in it.
+    void at_exit()
+    {
+        if (shutdown_all_pools(2.0))
+        {
+            return;
+        }
+        py::module_ sys = py::module_::import("sys");
+        int status = 0;
+        // A script that ended on an uncaught exception keeps its failing status; a kernel (or
+        // any IPython session, where sys.last_exc is only the last cell's error) exits with 0.
+        if (py::hasattr(sys, "last_exc") && !sys.attr("modules").contains("IPython"))
+        {
+            status = 1;
+        }
+        for (const char* name : {"stdout", "stderr"})
+        {
+            try
+            {
+                py::object stream = sys.attr(name);
+                if (!stream.is_none())
+                {
+                    stream.attr("flush")();
+                }
+            }
+            catch (py::error_already_set&)
+            {
+            }
+        }
+        std::fflush(nullptr);
+        _exit(status);
     }
 } // namespace
 
@@ -78,8 +120,14 @@ PYBIND11_MODULE(_engine, m)
         .def(
             "start", &pool::start, py::call_guard<py::gil_scoped_release>(),
             "Create the interpreters (idempotent). Raises RuntimeError when a worker cannot start.")
-        .def("shutdown", &pool::shutdown, py::call_guard<py::gil_scoped_release>(),
-             "Cancel what runs, end every interpreter and join the threads.")
+        .def("shutdown", &pool::shutdown, py::arg("timeout") = 2.0,
+             py::call_guard<py::gil_scoped_release>(),
+             "Cancel what runs, end every interpreter and join the threads, within about "
+             "`timeout` s. False when a worker stuck in a blocking call had to be abandoned.")
+        .def("resize", &pool::resize, py::arg("workers"), py::call_guard<py::gil_scoped_release>(),
+             "Grow (start workers) or shrink (retire the last ones) in place.")
+        .def_property_readonly("set_aside", &pool::set_aside,
+                               "Workers set aside after a cancel (or retired) that still run.")
         .def_property_readonly("size", &pool::size)
         .def_property_readonly("running", &pool::running)
         .def_property_readonly("live_interpreters", &pool::live_interpreters)
@@ -112,10 +160,15 @@ PYBIND11_MODULE(_engine, m)
             [](std::shared_ptr<pool> self, py::bytes factory, py::object items, py::bytes sys_path,
                std::size_t chunksize, bool stop_on_error, std::optional<std::size_t> total)
             {
-                if (!self->running())
                 {
                     py::gil_scoped_release released;
-                    self->start();
+                    if (!self->running())
+                    {
+                        self->start();
+                    }
+                    // Workers still stuck in a cancelled job's items are set aside and
+                    // replaced: the new job starts at once on a full pool.
+                    self->reclaim(reclaim_grace_seconds);
                 }
                 return std::make_unique<job>(self, std::move(factory), std::move(items),
                                              std::move(sys_path),
@@ -142,7 +195,8 @@ PYBIND11_MODULE(_engine, m)
              "(dispatched, collected, total or None, [(items done, cpu s, busy s, state, failed)] "
              "per worker); state: 0 starting, 1 idle, 2 busy, 3 stopped.")
         .def("timeline", &job::timeline,
-             "[(worker, first index, items, start s, end s, cpu s)] per chunk, in input order.");
+             "[(worker, first index, items, start s, end s, cpu s, wait s)] per chunk, in input "
+             "order; wait: time the worker thread was runnable but waiting for a core.");
 
     m.def("pickle_items", &pickle_items, py::arg("chunk"), py::arg("first_index"),
           "Pickle a chunk of items for a worker; raises TransferError naming an item that does not "
@@ -157,5 +211,11 @@ PYBIND11_MODULE(_engine, m)
         .def("next", &chunk_sizer::next, py::arg("dispatched"))
         .def("record", &chunk_sizer::record, py::arg("items"), py::arg("seconds"));
 
-    py::module_::import("atexit").attr("register")(py::cpp_function(&shutdown_all_pools));
+    m.def("shutdown_all", &shutdown_all_pools, py::arg("timeout") = 2.0,
+          "End every pool within about `timeout` s; False when some worker still runs, "
+          "abandoned in a blocking call.");
+    m.def("abandoned_workers", &pool::abandoned_workers,
+          "Workers abandoned by a shutdown whose threads still run (the process must then "
+          "leave without finalising CPython).");
+    py::module_::import("atexit").attr("register")(py::cpp_function(&at_exit));
 }

@@ -23,10 +23,27 @@ namespace xparallel
           m_items(py::iter(items)), m_loads(py::module_::import("pickle").attr("loads")),
           m_sizer(chunk_sizer::settings{
               .workers = m_pool->size(), .fixed = opts.chunksize, .total = opts.total}),
-          // Enough queued to keep every worker busy while the main thread collects, and no more:
-          // a generator is consumed with bounded look-ahead.
-          m_lookahead(2 * m_pool->size() + 1), m_total(opts.total)
+          // Running: enough queued to keep every worker busy while the main thread collects.
+          // Outstanding: a generous reorder buffer past a slow chunk, still a bounded look-ahead.
+          m_window({.running = 2 * m_pool->size() + 1,
+                    .outstanding = std::max<std::size_t>(1024, 64 * m_pool->size())}),
+          m_total(opts.total)
     {
+    }
+
+    job::~job()
+    {
+        if (!m_finished)
+        {
+            try
+            {
+                cancel();
+            }
+            catch (...)
+            {
+                // A destructor must not throw; the workers are told to stop either way.
+            }
+        }
     }
 
     py::bytes pickle_items(const py::list& chunk, std::size_t first_index)
@@ -62,7 +79,7 @@ namespace xparallel
 
     void job::feed()
     {
-        while (!m_exhausted && !m_finished && m_in_flight < m_lookahead)
+        while (!m_exhausted && !m_finished && m_window.may_dispatch())
         {
             const std::size_t size = m_sizer.next(m_dispatched);
             py::list chunk;
@@ -100,18 +117,28 @@ namespace xparallel
             chunk_task task{m_state, m_sequence++, m_dispatched, chunk.size(),
                             std::string(payload)};
             m_dispatched += chunk.size();
-            ++m_in_flight;
+            m_window.dispatched();
             m_pool->submit(std::move(task));
+        }
+    }
+
+    void job::note_deliveries()
+    {
+        for (const chunk_record& record : m_state->records_since(m_deliveries_noted))
+        {
+            ++m_deliveries_noted;
+            m_window.delivered(record.bytes);
+            m_sizer.record(record.count, record.end - record.start);
         }
     }
 
     void job::collect()
     {
+        note_deliveries();
         for (chunk_outcome& outcome : m_state->take_ready())
         {
-            --m_in_flight;
+            m_window.collected(outcome.record.bytes);
             const chunk_record& record = outcome.record;
-            m_sizer.record(record.count, record.end - record.start);
             if (!outcome.fatal.empty())
             {
                 cancel();
@@ -173,7 +200,7 @@ namespace xparallel
 
     void job::finish_if_drained()
     {
-        if (m_exhausted && m_in_flight == 0)
+        if (m_exhausted && m_window.outstanding() == 0)
         {
             m_finished = true;
         }
@@ -248,7 +275,7 @@ namespace xparallel
     py::tuple job::progress() const
     {
         py::list workers;
-        for (std::size_t i = 0; i < m_pool->size(); ++i)
+        for (std::size_t i = 0; i < m_state->items_done.size(); ++i)
         {
             workers.append(py::make_tuple(m_state->items_done[i].load(),
                                           static_cast<double>(m_state->cpu_ns[i].load()) * 1e-9,
@@ -271,8 +298,8 @@ namespace xparallel
                   { return a.sequence < b.sequence; });
         for (const chunk_record& r : records)
         {
-            rows.append(
-                py::make_tuple(r.worker + 1, r.first_index, r.count, r.start, r.end, r.cpu));
+            rows.append(py::make_tuple(r.worker + 1, r.first_index, r.count, r.start, r.end,
+                                       r.cpu, r.wait));
         }
         return rows;
     }

@@ -9,6 +9,7 @@
 #include <pybind11/pybind11.h>
 
 #include "xparallel/xchunk_sizer.hpp"
+#include "xparallel/xdispatch_window.hpp"
 #include "xparallel/xjob_state.hpp"
 #include "xparallel/xpool.hpp"
 
@@ -42,6 +43,10 @@ namespace xparallel
 
         job(std::shared_ptr<pool> workers, py::bytes factory, py::object items, py::bytes sys_path,
             options opts);
+        // A job dropped before it finished stops its workers.
+        ~job();
+        job(const job&) = delete;
+        job& operator=(const job&) = delete;
 
         // Feeds, waits and collects for up to `timeout` seconds; returns whether the job is over.
         // Raises KeyboardInterrupt (after cancelling) when the user interrupts, and the input
@@ -59,6 +64,9 @@ namespace xparallel
 
     private:
         void feed();
+        // Takes note of the chunks delivered since the last call, in any order: they leave the
+        // running window, and the sizer learns from them.
+        void note_deliveries();
         void collect();
         // Unpickles one delivered chunk into `results` and `errors`, in order.
         void absorb(const chunk_outcome& outcome);
@@ -69,15 +77,15 @@ namespace xparallel
         py::object m_items;
         py::object m_loads;
         chunk_sizer m_sizer;
-        std::size_t m_lookahead;
+        dispatch_window m_window;
         std::optional<std::size_t> m_total;
         py::list m_results;
         py::list m_errors;
         std::uint64_t m_sequence = 0;
         std::size_t m_dispatched = 0;
         std::size_t m_collected = 0;
-        std::size_t m_in_flight = 0;
         std::size_t m_deliveries_seen = 0;
+        std::size_t m_deliveries_noted = 0;
         bool m_exhausted = false;
         bool m_finished = false;
         bool m_cancelled = false;

@@ -86,3 +86,44 @@ def thread_id_factory():
     import threading
 
     return lambda x: threading.get_ident()
+
+
+def stubborn_factory():
+    return stubborn
+
+
+def stubborn(seconds):
+    """Ignores interrupts: a loop that catches BaseException, in and out of time.sleep, until
+    `seconds` have passed (bounded, so that a set-aside worker does not spin for ever)."""
+    deadline = time.monotonic() + seconds
+    interrupts = 0
+    while time.monotonic() < deadline:
+        try:
+            time.sleep(0.01)
+            for _ in range(10_000):
+                pass
+        except BaseException:  # noqa: BLE001 - the point of this helper
+            interrupts += 1
+    return interrupts
+
+
+def skewed_factory():
+    return skewed
+
+
+def skewed(i):
+    """Item 0 is slow (busy for 1 s of wall time), the others take 5 ms."""
+    end = time.perf_counter() + (1.0 if i == 0 else 0.005)
+    while time.perf_counter() < end:
+        pass
+    return i
+
+
+def sleep_error_factory():
+    def check(x):
+        try:
+            time.sleep(x)
+        except Exception as error:  # noqa: BLE001 - the type and message are the point
+            return (type(error).__name__, str(error))
+        return "slept"
+    return check

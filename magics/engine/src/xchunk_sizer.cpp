@@ -33,8 +33,11 @@ namespace xparallel
             const std::size_t balanced = static_cast<std::size_t>(
                 std::ceil(static_cast<double>(*m_settings.total) /
                           static_cast<double>(m_settings.workers * m_settings.chunks_per_worker)));
-            size = std::min(
-                {size, std::max<std::size_t>(1, balanced), std::max<std::size_t>(1, left)});
+            // Near the end, at most half of each worker's share of what is left, so that the
+            // last chunks finish together instead of one worker running a long tail alone.
+            const std::size_t tail = (left + 2 * m_settings.workers - 1) / (2 * m_settings.workers);
+            size = std::min({size, std::max<std::size_t>(1, balanced),
+                             std::max<std::size_t>(1, tail), std::max<std::size_t>(1, left)});
         }
         size = std::min(size, m_settings.max_items);
         m_last = size;

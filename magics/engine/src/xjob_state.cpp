@@ -41,6 +41,16 @@ namespace xparallel
         return m_results.take_ready();
     }
 
+    std::vector<chunk_record> job_state::records_since(std::size_t from) const
+    {
+        std::lock_guard lock(m_mutex);
+        if (from >= m_timeline.size())
+        {
+            return {};
+        }
+        return {m_timeline.begin() + static_cast<std::ptrdiff_t>(from), m_timeline.end()};
+    }
+
     std::vector<chunk_record> job_state::timeline() const
     {
         std::lock_guard lock(m_mutex);

@@ -37,12 +37,19 @@ class _WorkerStream(io.TextIOBase):
         return len(text)
 
 
-def start(worker_number: int, emit: Callable[[int, str], None]) -> None:
+def start(worker_number: int, emit: Callable[[int, str], None],
+          sleep: Callable[[float], None] | None = None) -> None:
+    """`sleep`: the engine's time.sleep for this worker, which a cancel of the running item's job
+    wakes with KeyboardInterrupt (CPython's own cannot be woken in a sub-interpreter's thread)."""
     global _worker_number, _emit
     _worker_number = worker_number
     _emit = emit
     sys.stdout = _WorkerStream(1, emit)
     sys.stderr = _WorkerStream(2, emit)
+    if sleep is not None:
+        import time
+
+        time.sleep = sleep  # this interpreter's own time module: no other worker sees it
 
 
 def _dumps(value: Any) -> bytes:
@@ -90,7 +97,14 @@ def apply(function: Callable[[Any], Any], items: list, first_index: int,
             break
         except BaseException as error:  # noqa: BLE001 - every item error goes home
             append(None)
-            errors.append(describe(first_index + len(results) - 1, "item", error, item))
+            if isinstance(error, KeyboardInterrupt):
+                # The job was cancelled: nobody reads this chunk's errors, and formatting a
+                # traceback (importing traceback the first time) would keep the worker busy
+                # past the grace after which it is set aside.
+                errors.append((first_index + len(results) - 1, "item", None,
+                               "KeyboardInterrupt", "", "", ""))
+            else:
+                errors.append(describe(first_index + len(results) - 1, "item", error, item))
             if stop_on_error or isinstance(error, KeyboardInterrupt):
                 results.extend([None] * (len(items) - len(results)))
                 break

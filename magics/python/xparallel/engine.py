@@ -27,14 +27,15 @@ def default_workers() -> int:
 
 
 def get_pool(workers: int | None = None) -> _engine.Pool:
-    """The warm pool, made (or remade at another size) on demand."""
+    """The warm pool, made on demand. `workers=None` keeps its current size (so a resize
+    sticks); another count resizes it in place (grow: start workers; shrink: retire idle ones)."""
     global _pool
-    wanted = workers or (_pool.size if _pool is not None else default_workers())
-    if _pool is not None and _pool.size != wanted:
-        _pool.shutdown()
-        _pool = None
+    if workers is not None and workers < 1:
+        raise ValueError(f"a pool needs at least one worker, not {workers}")
     if _pool is None:
-        _pool = _engine.Pool(wanted, list(sys.path))
+        _pool = _engine.Pool(workers or default_workers(), list(sys.path))
+    elif workers is not None and workers != _pool.size:
+        _pool.resize(workers)
     if not _pool.running:
         _pool.start()
     return _pool
@@ -44,23 +45,27 @@ def current_pool() -> _engine.Pool | None:
     return _pool
 
 
-def restart_pool(workers: int | None = None) -> _engine.Pool:
-    """Ends every interpreter and starts fresh ones (a clean slate after, say, a stuck import)."""
-    global _pool
+def restart_pool(workers: int | None = None, timeout: float = 2.0) -> _engine.Pool:
+    """Ends every interpreter and starts fresh ones (a clean slate after, say, a stuck import).
+    Bounded: workers that do not end within `timeout` s are abandoned (see shutdown_pool)."""
     size = workers or (_pool.size if _pool is not None else default_workers())
-    if _pool is not None:
-        _pool.shutdown()
-    _pool = None
+    shutdown_pool(timeout)
     return get_pool(size)
 
 
-def shutdown_pool() -> None:
+def shutdown_pool(timeout: float = 2.0) -> bool:
+    """Ends the pool within about `timeout` s. Returns False when some worker, stuck in a call
+    that an interrupt does not end (a long C call, a loop that catches BaseException), had to be
+    abandoned: its thread runs on and ends its interpreter if the call returns; if it is still
+    running when Python exits, the engine's atexit hook flushes stdout/stderr and leaves with
+    os._exit, because CPython's finalisation would end that interpreter under the running thread.
+    """
     global _pool
-    if _pool is not None:
-        _pool.shutdown()
-    _pool = None
-
-
+    pool, _pool = _pool, None
+    clean = True
+    if pool is not None:
+        clean = pool.shutdown(timeout)
+    return clean and _engine.abandoned_workers() == 0
 def submit(factory: Callable[[], Callable[[Any], Any]] | bytes, items: Iterable[Any], *,
            workers: int | None = None, chunksize: int = 0, stop_on_error: bool = True,
            total: int | None = None) -> _engine.Job:

@@ -24,7 +24,9 @@ namespace xparallel
         int worker = -1;
         double start = 0.0; // seconds since the job started
         double end = 0.0;
-        double cpu = 0.0; // CPU seconds of the worker thread (per-thread clock)
+        double cpu = 0.0;  // CPU seconds of the worker thread (per-thread clock)
+        double wait = 0.0; // seconds the worker thread was runnable but waiting for a core
+        std::size_t bytes = 0; // size of the pickled results
     };
 
     // What a worker hands back for one chunk. `payload` is the pickled (results, errors) pair,
@@ -68,6 +70,8 @@ namespace xparallel
         std::size_t wait_for_delivery(std::size_t seen, std::chrono::duration<double> timeout);
         std::vector<chunk_outcome> take_ready();
         std::vector<chunk_record> timeline() const;
+        // The records of the deliveries after the `from`-th, in delivery order.
+        std::vector<chunk_record> records_since(std::size_t from) const;
 
     private:
         mutable std::mutex m_mutex;

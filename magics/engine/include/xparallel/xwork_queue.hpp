@@ -27,10 +27,21 @@ namespace xparallel
         // Blocks until an item is there or the queue is closed and drained.
         std::optional<T> pop()
         {
+            return pop([] { return false; });
+        }
+
+        // The same, also giving up (nullopt) once `stop()` is true: checked under the queue's
+        // lock, after each wake_all(), so one consumer can be told to leave.
+        template <class Stop> std::optional<T> pop(Stop&& stop)
+        {
             std::unique_lock lock(m_mutex);
-            m_ready.wait(lock, [this] { return !m_items.empty() || m_closed; });
-            if (m_items.empty())
+            m_ready.wait(lock, [&] { return !m_items.empty() || m_closed || stop(); });
+            if (m_items.empty() || stop())
             {
+                if (!m_items.empty())
+                {
+                    m_ready.notify_one(); // the wake-up this consumer took was for an item
+                }
                 return std::nullopt;
             }
             T value = std::move(m_items.front());
@@ -51,6 +62,15 @@ namespace xparallel
             {
                 std::lock_guard lock(m_mutex);
                 m_closed = true;
+            }
+            m_ready.notify_all();
+        }
+
+        // Wakes every consumer to check its stop condition again.
+        void wake_all()
+        {
+            {
+                std::lock_guard lock(m_mutex);
             }
             m_ready.notify_all();
         }
