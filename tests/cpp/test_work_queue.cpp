@@ -100,3 +100,38 @@ TEST(work_queue, every_item_is_taken_exactly_once_by_concurrent_consumers)
     EXPECT_EQ(count.load(), items);
     EXPECT_EQ(sum.load(), static_cast<long long>(items) * (items - 1) / 2);
 }
+
+TEST(work_queue, a_consumer_told_to_stop_leaves_and_hands_its_wakeup_on)
+{
+    xparallel::work_queue<int> queue;
+    std::atomic<bool> stop_first{false};
+    std::atomic<int> first_got{0};
+    std::atomic<int> second_got{0};
+    std::thread first(
+        [&]
+        {
+            while (auto value = queue.pop([&] { return stop_first.load(); }))
+            {
+                first_got += *value;
+            }
+        });
+    std::thread second(
+        [&]
+        {
+            while (auto value = queue.pop())
+            {
+                second_got += *value;
+            }
+        });
+    stop_first = true;
+    queue.wake_all();
+    first.join(); // it left without an item
+    for (int i = 1; i <= 100; ++i)
+    {
+        queue.push(i);
+    }
+    queue.close();
+    second.join();
+    EXPECT_EQ(first_got.load(), 0);
+    EXPECT_EQ(second_got.load(), 5050); // nothing stranded
+}
