@@ -2,15 +2,18 @@
 #include <memory>
 #include <string>
 
-#include <xeus-zmq/xserver_zmq_split.hpp>
 #include <xeus-zmq/xzmq_context.hpp>
 #include <xeus/xhelper.hpp>
 #include <xeus/xkernel.hpp>
 #include <xeus/xkernel_configuration.hpp>
 
 #include "xparallel/xbridges.hpp"
+#include "xparallel/xhistory.hpp"
 #include "xparallel/xinterpreter.hpp"
+#include "xparallel/xlifetime.hpp"
+#include "xparallel/xoutput.hpp"
 #include "xparallel/xpython_runtime.hpp"
+#include "xparallel/xserver.hpp"
 #include "xparallel/xsignals.hpp"
 
 #ifndef XPARALLEL_VERSION
@@ -19,7 +22,8 @@
 
 int main(int argc, char* argv[])
 {
-    // Before any thread exists, so that every thread the kernel starts inherits it.
+    // Before Python starts and before any thread exists, so that every thread inherits the mask.
+    xparallel::reset_inherited_signal_dispositions();
     xparallel::block_async_signals_in_all_threads();
 
     if (xeus::should_print_version(argc, argv))
@@ -40,8 +44,12 @@ int main(int argc, char* argv[])
     // Shell on the main thread (where Python's signals land), control on its own thread, so that
     // interrupt and shutdown requests are seen while a cell runs.
     xeus::xkernel kernel(config, xeus::get_user_name(), xeus::make_zmq_context(),
-                         std::make_unique<xparallel::interpreter>(), xeus::make_xserver_shell_main);
+                         std::make_unique<xparallel::interpreter>(), xparallel::make_server,
+                         xparallel::make_history_manager());
+    xparallel::watch_parent_process();
     kernel.start();
+    xparallel::close_output();
     xparallel::detach_comms_from_kernel();
+    xparallel::end_python_work();
     return 0;
 }

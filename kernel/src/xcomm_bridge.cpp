@@ -8,7 +8,7 @@
 
 #include "xparallel/xbridges.hpp"
 #include "xparallel/xjson_bridge.hpp"
-#include "xparallel/xsignals.hpp"
+#include "xparallel/xoutput.hpp"
 
 namespace xparallel
 {
@@ -110,19 +110,31 @@ namespace xparallel
         void open(py::handle data, py::handle metadata, py::handle buffers)
         {
             auto [d, m, b] = convert(data, metadata, buffers);
-            signals_held held;
+            output_lock lock;
+            if (!lock.open())
+            {
+                return;
+            }
             p_comm->open(std::move(m), std::move(d), std::move(b));
         }
         void send(py::handle data, py::handle metadata, py::handle buffers)
         {
             auto [d, m, b] = convert(data, metadata, buffers);
-            signals_held held;
+            output_lock lock;
+            if (!lock.open())
+            {
+                return;
+            }
             p_comm->send(std::move(m), std::move(d), std::move(b));
         }
         void close(py::handle data, py::handle metadata, py::handle buffers)
         {
             auto [d, m, b] = convert(data, metadata, buffers);
-            signals_held held;
+            output_lock lock;
+            if (!lock.open())
+            {
+                return;
+            }
             p_comm->close(std::move(m), std::move(d), std::move(b));
         }
         void set_handlers(py::object on_message, py::object on_close)

@@ -3,6 +3,8 @@
 #include <xeus/xhelper.hpp>
 
 #include "xparallel/xjson_bridge.hpp"
+#include "xparallel/xlifetime.hpp"
+#include "xparallel/xoutput.hpp"
 #include "xparallel/xsignals.hpp"
 
 namespace xparallel
@@ -55,6 +57,8 @@ namespace xparallel
                                                           config.store_history, config.allow_stdin,
                                                           from_json(user_expressions)));
         }
+        // The cell's output, its threads' included, goes out before its reply and idle status.
+        flush_streams();
         cb(std::move(reply));
     }
 
@@ -87,6 +91,7 @@ namespace xparallel
     // cell lets the main thread return to its loop, where xeus's stop request ends it.
     nl::json interpreter::shutdown_request_impl(bool restart)
     {
+        arm_exit_watchdog();
         interrupt_running_cell();
         return xeus::create_shutdown_reply(restart);
     }
@@ -95,5 +100,36 @@ namespace xparallel
     {
         interrupt_running_cell();
         return nl::json{{"status", "ok"}};
+    }
+
+    nl::json interpreter::history(const nl::json& request)
+    {
+        py::gil_scoped_acquire gil;
+        try
+        {
+            return to_json(m_kernel.attr("history")(from_json(request)));
+        }
+        catch (py::error_already_set& error)
+        {
+            const std::string ename = py::str(error.type().attr("__name__"));
+            const std::string evalue = py::str(error.value());
+            return xeus::create_error_reply(ename, evalue, nl::json::array());
+        }
+    }
+
+    void interpreter::set_request_context(xeus::xrequest_context context)
+    {
+        std::lock_guard<std::mutex> lock(m_context_mutex);
+        m_context = std::move(context);
+    }
+
+    // A copy per thread: the main thread replaces the context when a request starts while other
+    // threads publish with it.
+    const xeus::xrequest_context& interpreter::get_request_context() const noexcept
+    {
+        thread_local xeus::xrequest_context copy;
+        std::lock_guard<std::mutex> lock(m_context_mutex);
+        copy = m_context;
+        return copy;
     }
 } // namespace xparallel

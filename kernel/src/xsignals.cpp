@@ -51,10 +51,23 @@ namespace xparallel
         }
     } // namespace
 
+    void reset_inherited_signal_dispositions()
+    {
+        for (int kept : {SIGINT, SIGTERM})
+        {
+            std::signal(kept, SIG_DFL);
+        }
+    }
+
     void block_async_signals_in_all_threads()
     {
         sigset_t set = async_signals();
         pthread_sigmask(SIG_BLOCK, &set, nullptr);
+        // The mask is inherited through exec too: what the kernel leaves alone must get through.
+        sigset_t kept;
+        sigemptyset(&kept);
+        sigaddset(&kept, SIGTERM);
+        pthread_sigmask(SIG_UNBLOCK, &kept, nullptr);
         main_thread = pthread_self();
     }
 

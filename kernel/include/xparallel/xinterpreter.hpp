@@ -1,10 +1,12 @@
 #ifndef XPARALLEL_XINTERPRETER_HPP
 #define XPARALLEL_XINTERPRETER_HPP
 
+#include <mutex>
 #include <string>
 
 #include <pybind11/pybind11.h>
 #include <xeus/xinterpreter.hpp>
+#include <xeus/xrequest_context.hpp>
 
 namespace xparallel
 {
@@ -12,12 +14,17 @@ namespace xparallel
 
     // The xeus interpreter of the xparallel kernel. Shell requests run on the main thread with the
     // GIL and IPython's shell (xparallel_kernel.Kernel); interrupt and shutdown arrive on the
-    // control thread and only ever signal the main thread.
+    // control thread and only ever signal the main thread. Output may be published from any
+    // thread (xoutput.hpp): the current request, whose header output carries as its parent, is
+    // read under a mutex.
     class interpreter final : public xeus::xinterpreter
     {
     public:
         interpreter();
         ~interpreter() override;
+
+        // Answers a history request (its content as the front end sent it).
+        nl::json history(const nl::json& request);
 
     private:
         void configure_impl() override;
@@ -32,11 +39,16 @@ namespace xparallel
         nl::json shutdown_request_impl(bool restart) override;
         nl::json interrupt_request_impl() override;
 
+        void set_request_context(xeus::xrequest_context context) override;
+        const xeus::xrequest_context& get_request_context() const noexcept override;
+
         // Calls a method of the Python kernel and returns its JSON answer; a Python exception
         // becomes an error reply instead of escaping into xeus.
         nl::json call_kernel(const char* method, const py::args& args);
 
         py::object m_kernel;
+        mutable std::mutex m_context_mutex;
+        xeus::xrequest_context m_context;
     };
 } // namespace xparallel
 

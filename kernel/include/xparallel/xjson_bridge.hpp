@@ -9,9 +9,10 @@ namespace xparallel
     namespace nl = nlohmann;
     namespace py = pybind11;
 
-    // Message contents cross between Python and xeus as JSON text: the same rules as the wire
-    // (non-JSON values are turned into strings the way jupyter_client does), one code path, and
-    // fast enough for messages the size of a widget update. Both require the GIL.
+    // Message contents cross between Python and xeus directly, object by object (pybind11_json,
+    // as xeus-python does); values JSON has no type for are converted the way jupyter_client does
+    // (xparallel_kernel.jsonutil). NaN and infinities become null on the wire. Both require the
+    // GIL.
     nl::json to_json(py::handle object);
     py::object from_json(const nl::json& value);
 } // namespace xparallel

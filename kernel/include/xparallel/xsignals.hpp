@@ -13,6 +13,13 @@ namespace xparallel
     // next cell starts. Left alone: SIGTERM (ends the kernel when asked), SIGKILL/SIGSTOP, and the
     // synchronous faults.
 
+    // Call first thing in main(), before Python starts: a process started in the background (a
+    // Jupyter server run with `nohup ... &`, a service) hands its children SIGINT ignored, which
+    // survives exec; Python then installs no KeyboardInterrupt handler and the stop button does
+    // nothing. The kernel sets SIGINT and SIGTERM to their defaults whatever it inherited (Python
+    // then installs its SIGINT handler), as ipykernel installs its handlers explicitly.
+    void reset_inherited_signal_dispositions();
+
     // Call first thing in main(), before any thread exists, so that every thread inherits the mask.
     void block_async_signals_in_all_threads();
 

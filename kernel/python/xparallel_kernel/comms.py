@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import comm
 from comm.base_comm import BaseComm, CommManager
@@ -15,10 +15,8 @@ _MESSAGE_KINDS = ("comm_open", "comm_msg", "comm_close")
 class Comm(BaseComm):
     """A comm whose messages go through xeus (which also answers comm_info and routes replies)."""
 
-    def __init__(self, *args: Any, xcomm: Any = None, before_publish: Callable[[], None] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, *args: Any, xcomm: Any = None, **kwargs: Any) -> None:
         self._xcomm = xcomm
-        self._before_publish = before_publish or _flush_output
         if xcomm is not None:
             kwargs.setdefault("comm_id", xcomm.comm_id)
             self._bind(xcomm)
@@ -31,7 +29,6 @@ class Comm(BaseComm):
                     buffers: Any = None, **keys: Any) -> None:
         if msg_type not in _MESSAGE_KINDS:
             raise ValueError(f"unknown comm message type {msg_type!r}")
-        self._before_publish()
         if self._xcomm is None:
             self._xcomm = bridge.XComm(self.target_name, self.comm_id)
             self._bind(self._xcomm)
@@ -63,14 +60,6 @@ class XCommManager(CommManager):
 
 
 _manager: XCommManager | None = None
-
-
-def _flush_output() -> None:
-    import sys
-
-    for stream in (sys.stdout, sys.stderr):
-        if stream is not None:
-            stream.flush()
 
 
 def install() -> XCommManager:

@@ -16,7 +16,7 @@ from IPython.utils.tokenutil import token_at_cursor
 
 from . import comms
 from .shell import ShellApp
-from .streams import BatchedStream
+from .streams import OutputStream
 
 __version__ = "0.1.0"
 
@@ -28,8 +28,8 @@ class Kernel:
     implementation_version = __version__
 
     def __init__(self) -> None:
-        self.stdout = BatchedStream("stdout", bridge.publish_stream)
-        self.stderr = BatchedStream("stderr", bridge.publish_stream)
+        self.stdout = OutputStream("stdout", bridge.write_stream, bridge.flush_streams)
+        self.stderr = OutputStream("stderr", bridge.write_stream, bridge.flush_streams)
         sys.stdout, sys.stderr = self.stdout, self.stderr
         self.comm_manager = comms.install()
 
@@ -112,31 +112,45 @@ class Kernel:
             "debugger": False,
         }
 
+    def history(self, request: dict) -> dict:
+        """A history_reply's content, as ipykernel computes it (IPython's history manager)."""
+        history = self.shell.history_manager
+        kind = request.get("hist_access_type")
+        raw = request.get("raw", True)
+        output = request.get("output", False)
+        if kind == "tail":
+            entries = history.get_tail(request.get("n"), raw=raw, output=output,
+                                       include_latest=True)
+        elif kind == "range":
+            entries = history.get_range(request.get("session", 0), request.get("start", 0),
+                                        request.get("stop"), raw=raw, output=output)
+        elif kind == "search":
+            entries = history.search(request.get("pattern", "*"), raw=raw, output=output,
+                                     n=request.get("n"), unique=request.get("unique", False))
+        else:
+            entries = []
+        return {"status": "ok", "history": [list(entry) for entry in entries]}
+
     # ---- what ipykernel offers that libraries use -------------------------------------------
     def get_parent(self, channel: str = "shell") -> dict:
         return {"header": bridge.parent_header()}
 
     def flush(self) -> None:
-        self.stdout.flush()
-        self.stderr.flush()
+        bridge.flush_streams()
 
-    # ---- publishing, always after pending stream text -----------------------------------------
+    # ---- publishing (the bridges publish pending stream text first), from any thread -----------
     def _publish_display_data(self, data: dict, metadata: dict | None, transient: dict | None,
                               update: bool) -> None:
-        self.flush()
         send = bridge.update_display_data if update else bridge.display_data
         send(data, metadata or {}, transient or {})
 
     def _clear_output(self, wait: bool = False) -> None:
-        self.flush()
         bridge.clear_output(wait)
 
     def _publish_execution_result(self, execution_count: int, data: dict, metadata: dict) -> None:
-        self.flush()
         bridge.publish_execution_result(execution_count, data, metadata or {})
 
     def _publish_error(self, ename: str, evalue: str, traceback: list[str]) -> None:
-        self.flush()
         bridge.publish_execution_error(ename, evalue, traceback)
 
     @contextmanager

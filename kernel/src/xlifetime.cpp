@@ -1,0 +1,130 @@
+#include "xparallel/xlifetime.hpp"
+
+#include <Python.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include <unistd.h>
+
+#include "xparallel/xserver.hpp"
+#include "xparallel/xsignals.hpp"
+
+namespace xparallel
+{
+    namespace
+    {
+        using clock = std::chrono::steady_clock;
+        std::atomic<bool> armed{false};
+        std::atomic<clock::rep> deadline{0};
+
+        clock::time_point exit_time()
+        {
+            return clock::time_point(clock::duration(deadline.load()));
+        }
+    } // namespace
+
+    void exit_now(int code)
+    {
+        std::cout.flush();
+        std::cerr.flush();
+        std::fflush(nullptr);
+        ::_exit(code);
+    }
+
+    void arm_exit_watchdog()
+    {
+        if (armed.exchange(true))
+        {
+            return;
+        }
+        deadline.store((clock::now() + exit_deadline).time_since_epoch().count());
+        // Detached: it either ends the process or dies with it.
+        std::thread(
+            []
+            {
+                std::this_thread::sleep_until(exit_time());
+                std::cerr << "xparallel: the kernel did not end within "
+                          << exit_deadline.count() / 1000.0 << " s of its shutdown; exiting\n";
+                exit_now(0);
+            })
+            .detach();
+    }
+
+    void watch_parent_process()
+    {
+        const char* given = std::getenv("JPY_PARENT_PID");
+        const pid_t parent = ::getppid();
+        // As ipykernel: only when Jupyter asked for it, and never for init (pid 1), which is what
+        // an orphan's parent becomes anyway.
+        if (given == nullptr || std::string(given).empty() || parent <= 1)
+        {
+            return;
+        }
+        std::thread(
+            [parent]
+            {
+                while (::getppid() == parent)
+                {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+                }
+                std::cerr << "xparallel: the kernel's parent process (" << parent
+                          << ") exited; shutting down\n";
+                arm_exit_watchdog();
+                interrupt_running_cell();
+                request_kernel_stop();
+            })
+            .detach();
+    }
+
+    void end_python_work()
+    {
+        arm_exit_watchdog();
+        bool abandoned = false;
+        {
+            PyGILState_STATE gil = PyGILState_Ensure();
+            PyObject* modules = PyImport_GetModuleDict(); // borrowed
+            PyObject* engine = PyDict_GetItemString(modules, "xparallel.engine"); // borrowed
+            PyObject* shutdown =
+                engine ? PyObject_GetAttrString(engine, "shutdown_pool") : nullptr;
+            if (shutdown != nullptr)
+            {
+                const double left =
+                    std::chrono::duration<double>(exit_time() - clock::now()).count();
+                const double timeout = std::max(0.1, std::min(2.0, left - 1.0));
+                PyObject* result = PyObject_CallFunction(shutdown, "d", timeout);
+                abandoned = result != nullptr && result == Py_False;
+                if (result == nullptr)
+                {
+                    PyErr_Print();
+                }
+                Py_XDECREF(result);
+                Py_DECREF(shutdown);
+            }
+            PyErr_Clear();
+            PyGILState_Release(gil);
+        }
+        if (abandoned)
+        {
+            PyGILState_STATE gil = PyGILState_Ensure();
+            PyObject* sys_stdout = PySys_GetObject("__stdout__");
+            PyObject* sys_stderr = PySys_GetObject("__stderr__");
+            for (PyObject* stream : {sys_stdout, sys_stderr})
+            {
+                if (stream != nullptr && stream != Py_None)
+                {
+                    PyObject* r = PyObject_CallMethod(stream, "flush", nullptr);
+                    Py_XDECREF(r);
+                }
+            }
+            PyErr_Clear();
+            PyGILState_Release(gil);
+            exit_now(0);
+        }
+    }
+} // namespace xparallel
