@@ -7,7 +7,7 @@ import resource
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from . import engine, run
@@ -55,7 +55,8 @@ class ParallelMagics(Magics):
     @argument("--errors", choices=("raise", "skip", "collect"), default="raise",
               help="raise: the first failure cancels the rest and is raised (default); skip: "
                    "failed items are left out and counted; collect: the exception stands in the "
-                   "item's place")
+                   "item's place (in a set it is a member, in a dict the entry exception: "
+                   "exception)")
     @argument("--timeline", action="store_true",
               help="after the run, a per-worker timeline of when each chunk ran")
     @argument("--compare", action="store_true",
@@ -63,6 +64,7 @@ class ParallelMagics(Magics):
                    "show wall time, speedup and cores used")
     @argument("--quiet", action="store_true", help="no widgets, only the summary line")
     @line_cell_magic
+    @no_var_expand  # the line form is Python: `{x}` in an f-string is not IPython's $x
     def parallel(self, line: str, cell: str | None = None) -> Any:
         """Run the cell's last comprehension or map() across workers.
 
@@ -81,7 +83,16 @@ class ParallelMagics(Magics):
         they run here and once in every worker. Names the cell uses but does not define are
         shipped automatically: modules by name, notebook functions, classes and lambdas by value.
 
-        Line form: `%parallel squares = [x * x for x in range(10)]`.
+        Line form: `%parallel squares = [x * x for x in range(10)]` (taken as written: no
+        IPython `{var}`/`$var` expansion, so f-strings mean what they say).
+
+        --errors: `raise` raises the first failure (by item index) after cancelling the rest;
+        `skip` leaves failed items out of every form (a set or dict simply lacks their members
+        or entries); `collect` puts the exception object in the item's place: at the item's
+        position in a list, tuple or map; as a member of a set; and in a dict as the entry
+        `exception: exception` (the key expression may be what failed, so there is no key of
+        the item's own to use). With inner for/if clauses a failed outer item contributes that
+        one stand-in.
 
         After the run, `_parallel` holds the report: per-item worker, times and CPU time,
         the errors, partial results after a failure or an interrupt. Workers run your code with
@@ -97,7 +108,8 @@ class ParallelMagics(Magics):
         if not cell or not cell.strip():
             raise UsageError("%%parallel: the cell is empty; write a mapped form such as "
                              "`squares = [x * x for x in range(10)]` (see %%parallel?)")
-        options = run.Options(workers=args.workers or engine.default_workers(),
+        # No -w: None, so the warm pool keeps its size (`%parallel_pool --resize N` sticks).
+        options = run.Options(workers=args.workers,
                               backend=args.backend, chunksize=args.chunksize or 0,
                               errors=args.errors, timeline=args.timeline, compare=args.compare,
                               quiet=args.quiet)

@@ -4,6 +4,9 @@ backend while showing progress, and gather the ordered results into the namespac
 from __future__ import annotations
 
 import ast
+import html
+import math
+import os
 import re
 import sys
 import time
@@ -28,7 +31,7 @@ _refuses: dict[str, bool] = {}
 
 @dataclass
 class Options:
-    workers: int
+    workers: int | None            # None: the backend's warm size (or the CPUs)
     backend: str
     chunksize: int
     errors: str
@@ -107,6 +110,15 @@ def choose_backend(modules: set[str]) -> tuple[str, str]:
 
 
 # ---- results ------------------------------------------------------------------------------------
+def _stand_in(plan: Plan, error: ItemError) -> Any:
+    """What takes a failed item's place under --errors collect: the exception; in a dict the
+    entry `exception: exception` (the key may be what failed); flattened plans (inner for/if
+    clauses) get that one stand-in as the item's whole contribution."""
+    exception = error.exception()
+    entry = (exception, exception) if plan.kind == "dict" else exception
+    return [entry] if plan.flat else entry
+
+
 def _gather(plan: Plan, values: list, errors: list[ItemError], mode: str) -> tuple[Any, int]:
     failed = {e.index: e for e in errors if e.kind != "setup"}
     skipped = 0
@@ -114,7 +126,7 @@ def _gather(plan: Plan, values: list, errors: list[ItemError], mode: str) -> tup
         values = list(values)
         for index, error in failed.items():
             if index < len(values):
-                values[index] = [error.exception()] if plan.flat else error.exception()
+                values[index] = _stand_in(plan, error)
     elif failed:
         kept = [v for i, v in enumerate(values) if i not in failed]
         skipped = len(values) - len(kept)
@@ -139,18 +151,68 @@ def _raise_in_cell(error: BaseException, plan: Plan) -> None:
     exec(code, {"__xp_error__": error, "__tracebackhide__": False})  # noqa: S102
 
 
+def _refusal(errors: list[ItemError]) -> ItemError | None:
+    return next((e for e in errors if engine.is_subinterpreter_refusal(e.type_name, e.message)),
+                None)
+
+
+def _refused_package(error: ItemError) -> str:
+    found = re.search(r"module ([\w.]+) does not support loading in subinterpreters", error.message)
+    return (found.group(1) if found else "an extension module").split(".")[0]
+
+
 def _refusal_advice(errors: list[ItemError]) -> str | None:
-    for e in errors:
-        if engine.is_subinterpreter_refusal(e.type_name, e.message):
-            found = re.search(r"module ([\w.]+) does not support loading in subinterpreters",
-                              e.message)
-            extension = found.group(1) if found else "an extension module"
-            package = extension.split(".")[0]
-            return (f"{package} cannot be imported in a sub-interpreter: its extension module "
-                    f"{extension} does not support own-GIL sub-interpreters (yet). Use "
-                    "`--backend processes`, or `--backend threads` (NumPy releases the GIL in its "
-                    "heavy loops), or `--backend auto`, which picks processes for such cells.")
-    return None
+    refusal = _refusal(errors)
+    if refusal is None:
+        return None
+    found = re.search(r"module ([\w.]+) does not support loading in subinterpreters",
+                      refusal.message)
+    extension = found.group(1) if found else "an extension module"
+    return (f"{_refused_package(refusal)} cannot be imported in a sub-interpreter: its extension "
+            f"module {extension} does not support own-GIL sub-interpreters (yet). Use "
+            "`--backend processes`, or `--backend threads` (NumPy releases the GIL in its "
+            "heavy loops), or `--backend auto`, which picks processes for such cells.")
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _backend_failure(error: RuntimeError, job: Any) -> bool:
+    """Whether a RuntimeError is the backend's (a pool that cannot start, a worker lost) rather
+    than the user's own, raised by their iterable: only the former becomes a usage error."""
+    from .backends.base import BackendError
+
+    if isinstance(error, BackendError):
+        return True
+    if job is not None and error is getattr(job, "input_error", None):
+        return False
+    if type(error) is not RuntimeError:  # RecursionError, NotImplementedError: the user's
+        return False
+    frame = error.__traceback__
+    while frame is not None:  # a frame outside xparallel: raised by the user's code
+        if not os.path.abspath(frame.tb_frame.f_code.co_filename).startswith(_PACKAGE):
+            return False
+        frame = frame.tb_next
+    return True
+
+
+class _Replay:
+    """A lazy input, consumed while recording, so `auto` can run it again elsewhere."""
+
+    def __init__(self, items: Any) -> None:
+        self.seen: list = []
+        self._items = items
+
+    def __iter__(self) -> Any:
+        record = self.seen.append
+        for item in self._items:
+            record(item)
+            yield item
+
+    def again(self) -> Any:
+        import itertools
+
+        return itertools.chain(self.seen, self._items)
 
 
 # ---- one run ------------------------------------------------------------------------------------
@@ -183,13 +245,36 @@ class CellRun:
         if backend == "auto":
             backend, reason = choose_backend(
                 referenced_modules(modules, captured, _setup_imports(plan)))
-        report = self._run(backend, reason, modules, captured)
+        if options.backend == "auto" and backend == "interpreters":
+            report = self._run_recovering(reason, modules, captured)
+        else:
+            report = self._run(backend, reason, modules, captured)
         self._publish(report)
         value = self._settle(report)
         if plan.targets:
             _assign(plan, value, self.namespace)
             return None
         return value
+
+    def _run_recovering(self, reason: str, modules: dict, captured: bytes) -> ParallelReport:
+        """`auto` on interpreters: when a worker finds a module that refuses sub-interpreters
+        only while running (an import inside a function), the whole mapped statement runs again
+        on processes (setup lines are not rerun in the notebook; a lazy input's consumed items
+        are replayed), and the summary says why."""
+        __tracebackhide__ = True  # noqa: F841
+        items = _exec(self.plan.iterable_expression(), self.plan.filename, self.namespace, "eval")
+        replay = _Replay(items) if iter(items) is items else None
+        first = self._run("interpreters", reason, modules, captured,
+                          items=replay if replay is not None else items, stop_on_refusal=True)
+        refusal = _refusal(first.errors)
+        if refusal is None:
+            return first
+        package = _refused_package(refusal)
+        _refuses[package] = True
+        why = (f"auto: processes, because {package} cannot load in a sub-interpreter (found "
+               "when a worker imported it; the cell was rerun on processes)")
+        return self._run("processes", why, modules, captured,
+                         items=replay.again() if replay is not None else items)
 
     def _settle(self, report: ParallelReport) -> Any:
         """The results in the cell's form (also kept in the report), or the error that stopped
@@ -208,10 +293,11 @@ class CellRun:
         return value
 
     def _run(self, backend_name: str, reason: str, modules: dict, captured: bytes,
-             show: bool = True) -> ParallelReport:
+             show: bool = True, items: Any = None, stop_on_refusal: bool = False) -> ParallelReport:
         __tracebackhide__ = True  # noqa: F841
         plan, options = self.plan, self.options
-        items = _exec(plan.iterable_expression(), plan.filename, self.namespace, "eval")
+        if items is None:
+            items = _exec(plan.iterable_expression(), plan.filename, self.namespace, "eval")
         try:
             total = len(items)
         except TypeError:
@@ -224,22 +310,31 @@ class CellRun:
                                          self.namespace, "eval")
         work = Work(spec=spec, local_function=_local_item_function(plan, self.namespace))
         backend = backend_named(backend_name)
-        progress = make_progress(backend_name, workers, total, reason,
-                                 quiet=options.quiet or not show)
         status = "ok"
         job = None
+        progress = None
         try:
             try:
                 job = backend.submit(work, items, workers, options.chunksize,
                                      options.errors == "raise", total)
+                progress = make_progress(backend_name, job.workers, total, reason,
+                                         quiet=options.quiet or not show)
                 progress.start(job)
+                seen = 0
                 while not job.pump(PUMP_SECONDS):
                     self._publish_events(job.events())
                     progress.update(job)
+                    if stop_on_refusal and len(job.errors) > seen:
+                        errors = [ItemError.from_tuple(row) for row in job.errors[seen:]]
+                        seen += len(errors)
+                        if _refusal(errors) is not None:
+                            break  # no point running the rest here: auto runs it elsewhere
             except TransferError as error:  # items or results that cannot travel
                 raise UsageError(f"%%parallel: {error}") from None
-            except RuntimeError as error:  # a pool or worker that could not start
-                raise UsageError(f"%%parallel: {error}") from None
+            except RuntimeError as error:
+                if _backend_failure(error, job):  # a pool or worker that failed, not the cell
+                    raise UsageError(f"%%parallel: {error}") from None
+                raise
         except KeyboardInterrupt:
             status = "interrupted"
             raise
@@ -249,7 +344,10 @@ class CellRun:
                 if not job.finished:  # anything but a normal end: stop the workers, keep what came
                     job.cancel()
                 self._publish_events(job.events(), final=True)
-                report = self._report(job, backend_name, workers, reason, status)
+                report = self._report(job, backend_name, job.workers, reason, status)
+                if progress is None:
+                    progress = make_progress(backend_name, job.workers, total, reason,
+                                             quiet=True)
                 progress.finish(job, report)
                 global LAST_REPORT
                 LAST_REPORT = report
@@ -304,24 +402,53 @@ class CellRun:
         reports = {}
         for name in ("serial", "threads", "processes", "interpreters"):
             report = self._run(name, "", modules, captured, show=False)
-            reports[name] = report
             if report.errors:
-                first = min(report.errors, key=lambda e: e.index)
                 advice = _refusal_advice(report.errors)
+                if name == "interpreters" and advice:  # not possible here: say why, go on
+                    rows.append({"backend": name, "workers": report.workers, "wall": math.nan,
+                                 "speedup": math.nan, "cores_used": math.nan, "possible": False,
+                                 "note": advice.split(": ")[0]})
+                    continue
+                first = min(report.errors, key=lambda e: e.index)
                 raise UsageError(f"%%parallel --compare: the {name} run failed: "
                                  f"{advice or first.type_name + ': ' + first.message}")
+            reports[name] = report
         serial_wall = reports["serial"].wall
         for name, report in reports.items():
             rows.append({"backend": name, "workers": report.workers, "wall": report.wall,
                          "speedup": serial_wall / report.wall if report.wall else 0.0,
-                         "cores_used": report.cores_used})
-        final = reports["interpreters"]
+                         "cores_used": report.cores_used, "possible": True, "note": ""})
+        order = ("serial", "threads", "processes", "interpreters")
+        rows.sort(key=lambda row: order.index(row["backend"]))
+        final = reports.get("interpreters") or reports["processes"]
         final.comparison = rows
+        global LAST_REPORT
+        LAST_REPORT = self.namespace["_parallel"] = final
         value = self._settle(final)
-        comparison = Comparison(rows)
+        comparison = _Comparison(rows)
         from .timeline import show_comparison
 
-        show_comparison(comparison, quiet=self.options.quiet)
+        show_comparison(Comparison([r for r in rows if r["possible"]]), quiet=self.options.quiet)
         if self.plan.targets:
             _assign(self.plan, value, self.namespace)
         return comparison
+
+
+class _Comparison(Comparison):
+    """The --compare table, with a line for each backend that could not run the cell."""
+
+    def _possible(self) -> Comparison:
+        return Comparison([r for r in self.rows if r.get("possible", True)])
+
+    def _impossible(self) -> list[dict]:
+        return [r for r in self.rows if not r.get("possible", True)]
+
+    def __repr__(self) -> str:
+        lines = [repr(self._possible())]
+        lines += [f"{r['backend']:<13}not possible: {r['note']}" for r in self._impossible()]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        notes = "".join(f"<p>{html.escape(r['backend'])}: not possible: {html.escape(r['note'])}</p>"
+                        for r in self._impossible())
+        return self._possible()._repr_html_() + notes

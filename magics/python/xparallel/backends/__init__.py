@@ -9,7 +9,8 @@ A backend's `submit(work, items, workers, chunksize, stop_on_error, total)` retu
                                item repr)
     progress()                (dispatched, collected, total or None,
                                [(done, cpu s, busy s, state, failed)] per worker)
-    timeline()                [(worker, first index, count, start s, end s, cpu s)]
+    timeline()                [(worker, first index, count, start s, end s, cpu s, wait s)]
+                              wait: time runnable but waiting for a core (schedstat)
     events()                  [(worker, stream, text)] printed by workers since the last call
     elapsed                   seconds since the job started
 Nothing in the protocol assumes the workers share the notebook's machine or file system: work is
