@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import resource
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from . import engine, run
+from . import run
 from .backends import NAMES
 from .frontend import listen_for_widget_front_end
 
@@ -130,6 +128,9 @@ class ParallelMagics(Magics):
             if run.LAST_REPORT is None:
                 raise UsageError("%parallel_pool --last: no %%parallel cell has run yet")
             return run.LAST_REPORT
+        from . import engine  # the interpreters' pool: the C++ engine
+        from .pool_status import PoolStatus
+
         if args.shutdown:
             engine.shutdown_pool()
         elif args.restart:
@@ -137,27 +138,6 @@ class ParallelMagics(Magics):
         elif args.resize:
             engine.get_pool(args.resize)
         return PoolStatus()
-
-
-class PoolStatus:
-    """What %parallel_pool shows."""
-
-    def __init__(self) -> None:
-        pool = engine.current_pool()
-        self.running = bool(pool and pool.running)
-        self.workers = pool.size if pool else 0
-        self.states = pool.states() if self.running else []
-        with open("/proc/self/statm") as statm:
-            self.rss_mb = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-        self.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-    def __repr__(self) -> str:
-        if not self.running:
-            return ("interpreters pool: not running (starts with the next %%parallel cell) · "
-                    f"kernel RSS {self.rss_mb:.0f} MB")
-        states = ", ".join(f"w{i + 1} {s}" for i, s in enumerate(self.states))
-        return (f"interpreters pool: {self.workers} workers ({states}) · kernel RSS "
-                f"{self.rss_mb:.0f} MB, peak {self.peak_mb:.0f} MB")
 
 
 def register(ipython: Any) -> None:

@@ -7,11 +7,12 @@ import os
 import pickle
 import time
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .. import _engine
 from ..clock import wait_seconds  # noqa: F401 - the backends' clock
+from ..transfer import pickle_items  # noqa: F401 - shared by the backends that pickle
+from .chunks import ChunkSizer
 
 STARTING, IDLE, BUSY, STOPPED = 0, 1, 2, 3
 
@@ -36,14 +37,10 @@ class Work:
 
     spec: dict
     local_function: Callable[[Any], Any]
+    options: dict = field(default_factory=dict)  # backend-specific (-b dask: scheduler)
 
     def spec_bytes(self) -> bytes:
         return pickle.dumps(self.spec, 5)
-
-
-def pickle_items(chunk: list, first_index: int) -> bytes:
-    """The chunk pickled for a worker; an item that does not pickle is named (the engine's rule)."""
-    return _engine.pickle_items(chunk, first_index)
 
 
 class ChunkedJob:
@@ -62,7 +59,7 @@ class ChunkedJob:
         self._items = iter(items)
         self._stop_on_error = stop_on_error
         self._total = total
-        self._sizer = _engine.ChunkSizer(workers, chunksize, total)
+        self._sizer = ChunkSizer(workers, chunksize, total)
         self._lookahead = 2 * workers + 1
         self._pending: dict[int, futures.Future] = {}
         self._sequence = 0

@@ -12,7 +12,7 @@ from concurrent import futures
 from typing import Any
 
 from .._payload import run_chunk_in_process
-from .. import _engine
+from ..transfer import unpickle_results
 from .base import BackendError, ChunkedJob, Work, default_workers, pickle_items
 
 
@@ -59,14 +59,7 @@ class _ProcessesJob(ChunkedJob):
         if error is not None:
             raise BackendError(f"a worker process failed on items from {first_index}: {error!r}")
         pid, pickled, start, end, cpu, wait, out, err = future.result()
-        try:
-            results, errors = pickle.loads(pickled)
-        except MemoryError:
-            raise  # the notebook's own trouble, not the results': raised as is
-        except Exception as problem:  # noqa: BLE001 - anything else means they cannot travel
-            raise _engine.TransferError(
-                f"the results of items from {first_index} cannot be unpickled in the "
-                f"notebook: {problem}") from None
+        results, errors = unpickle_results(pickled, first_index)
         return (self._backend.worker_index(pid, self.workers), results, errors, start, end, cpu,
                 wait, out, err)
 
