@@ -54,10 +54,10 @@ _process_cache: dict[bytes, Callable[[Any], Any] | BaseException] = {}
 
 
 def run_chunk_in_process(key: bytes, spec: bytes, items: list, first_index: int,
-                         stop_on_error: bool, sys_path: list[str]) -> tuple:
+                         stop_on_error: bool, sys_path: list[str] | None) -> tuple:
     """One chunk in a worker process: (pid, results, errors, start, end, cpu, wait, stdout,
     stderr)."""
-    if sys.path != sys_path:
+    if sys_path is not None and sys.path != sys_path:  # None: a remote worker keeps its own
         sys.path[:] = sys_path
     out, err = io.StringIO(), io.StringIO()
     start, cpu, wait = time.time(), time.thread_time(), wait_seconds()

@@ -13,7 +13,7 @@ from .backends import NAMES
 from .frontend import listen_for_widget_front_end
 
 # Options that take a value, for splitting the line form's options from its statement.
-_VALUED = {"-w", "--workers", "-b", "--backend", "--chunksize", "--errors"}
+_VALUED = {"-w", "--workers", "-b", "--backend", "--chunksize", "--errors", "--scheduler"}
 
 
 def _positive(text: str) -> int:
@@ -45,8 +45,13 @@ class ParallelMagics(Magics):
               help="worker count; default: the CPUs this process may use")
     @argument("-b", "--backend", choices=NAMES, default="auto",
               help="interpreters (own-GIL sub-interpreters), threads (one interpreter, shared "
-                   "GIL), processes, serial, or auto (default: interpreters, or processes when "
-                   "the cell needs a module that refuses sub-interpreters, such as NumPy)")
+                   "GIL), processes, serial, dask (a dask.distributed cluster: the notebook's "
+                   "client, --scheduler ADDRESS, or an embedded LocalCluster of -w process "
+                   "workers), or auto (default: interpreters, or processes when the cell needs a "
+                   "module that refuses sub-interpreters, such as NumPy, also when that is only "
+                   "found out while running; never dask)")
+    @argument("--scheduler", default=None, metavar="ADDRESS",
+              help="with -b dask: the dask scheduler to connect to (tcp://HOST:PORT)")
     @argument("--chunksize", type=_positive, default=None,
               help="items per dispatch; default: automatic (a few chunks per worker, bounded "
                    "chunk time)")
@@ -58,8 +63,9 @@ class ParallelMagics(Magics):
     @argument("--timeline", action="store_true",
               help="after the run, a per-worker timeline of when each chunk ran")
     @argument("--compare", action="store_true",
-              help="run the cell on serial, threads, processes and interpreters in turn and "
-                   "show wall time, speedup and cores used")
+              help="run the cell on serial, threads, processes and interpreters in turn (and "
+                   "dask when the notebook has a dask client) and show wall time, speedup and "
+                   "cores used")
     @argument("--quiet", action="store_true", help="no widgets, only the summary line")
     @line_cell_magic
     @no_var_expand  # the line form is Python: `{x}` in an f-string is not IPython's $x
@@ -106,9 +112,14 @@ class ParallelMagics(Magics):
         if not cell or not cell.strip():
             raise UsageError("%%parallel: the cell is empty; write a mapped form such as "
                              "`squares = [x * x for x in range(10)]` (see %%parallel?)")
+        backend = args.backend
+        if args.scheduler and backend == "auto":
+            backend = "dask"  # a scheduler address says where
+        elif args.scheduler and backend != "dask":
+            raise UsageError(f"%%parallel: --scheduler is for -b dask, not -b {backend}")
         # No -w: None, so the warm pool keeps its size (`%parallel_pool --resize N` sticks).
-        options = run.Options(workers=args.workers,
-                              backend=args.backend, chunksize=args.chunksize or 0,
+        options = run.Options(workers=args.workers, scheduler=args.scheduler,
+                              backend=backend, chunksize=args.chunksize or 0,
                               errors=args.errors, timeline=args.timeline, compare=args.compare,
                               quiet=args.quiet)
         return run.CellRun(self.shell, cell, options).execute()
@@ -119,10 +130,14 @@ class ParallelMagics(Magics):
     @argument("--restart", action="store_true", help="end every interpreter and start fresh ones")
     @argument("--shutdown", action="store_true", help="end the pool (it restarts on next use)")
     @argument("--last", action="store_true", help="return the last run's report (_parallel)")
+    @argument("--close-dask", action="store_true",
+              help="close the LocalCluster that -b dask started (a cluster you made is yours)")
     @line_magic
     def parallel_pool(self, line: str) -> Any:
-        """Show the warm sub-interpreter pool (backend, workers, state, memory), or resize,
-        restart or shut it down; --last returns the last %%parallel report."""
+        """Show the warm sub-interpreter pool (backend, workers, state, memory) and any dask
+        cluster in use (scheduler, workers, threads, memory), or resize, restart or shut the
+        pool down, or close the LocalCluster -b dask started; --last returns the last
+        %%parallel report."""
         args = parse_argstring(self.parallel_pool, line)
         if args.last:
             if run.LAST_REPORT is None:
@@ -131,7 +146,14 @@ class ParallelMagics(Magics):
         from . import engine  # the interpreters' pool: the C++ engine
         from .pool_status import PoolStatus
 
-        if args.shutdown:
+        if args.close_dask:
+            from .backends import started_backends
+
+            dask = started_backends().get("dask")
+            if dask is None or not dask.close_local():
+                raise UsageError("%parallel_pool --close-dask: no LocalCluster was started by "
+                                 "-b dask in this kernel")
+        elif args.shutdown:
             engine.shutdown_pool()
         elif args.restart:
             engine.restart_pool(args.resize)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import html
 import os
 import resource
+import sys
 
-from .backends import started_backends
+from .backends import backend_named, started_backends
 
 
 class PoolStatus:
@@ -21,6 +22,8 @@ class PoolStatus:
         with open("/proc/self/statm") as statm:
             self.rss_mb = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
         self.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if "distributed" in sys.modules:
+            backend_named("dask")  # its status shows the notebook's own client too
         self.others = [line for backend in started_backends().values()
                        if hasattr(backend, "status") and (line := backend.status())]
 

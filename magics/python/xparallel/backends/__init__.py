@@ -37,9 +37,10 @@ BACKENDS: dict[str, tuple[str, str]] = {
     "threads": ("threads", "ThreadsBackend"),
     "processes": ("processes", "ProcessesBackend"),
     "interpreters": ("interpreters", "InterpretersBackend"),
+    "dask": ("dask", "DaskBackend"),
 }
 
-NAMES = ("auto", "interpreters", "threads", "processes", "serial")
+NAMES = ("auto", "interpreters", "threads", "processes", "serial", "dask")
 _instances: dict[str, Any] = {}
 
 

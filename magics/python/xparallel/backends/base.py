@@ -84,6 +84,10 @@ class ChunkedJob:
     def _interrupt_running(self) -> None:
         """Stop items that are running now (queued ones are cancelled already)."""
 
+    def _wait(self, future: Any, timeout: float) -> None:
+        """Until `future` is done or `timeout` s passed."""
+        futures.wait([future], timeout=timeout)
+
     def _outcome(self, future: futures.Future) -> tuple:
         """A done chunk's (worker, results, errors, start, end, cpu, wait, stdout, stderr), on
         the main thread (so what unpickling raises, an interrupt included, raises here)."""
@@ -114,7 +118,7 @@ class ChunkedJob:
                     break
                 head = self._pending.get(self._next_to_collect)
                 if head is not None and not head.done():
-                    futures.wait([head], timeout=left)
+                    self._wait(head, left)
                 self._collect()
         except KeyboardInterrupt:
             self.cancel()
