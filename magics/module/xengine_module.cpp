@@ -101,7 +101,25 @@ namespace
 PYBIND11_MODULE(_engine, m)
 {
     m.doc() = "The xparallel engine: own-GIL sub-interpreters on worker threads.";
-    py::register_exception<transfer_error>(m, "TransferError", PyExc_TypeError);
+    // One TransferError for every backend: the pure-Python class of xparallel.transfer.
+    m.attr("TransferError") = py::module_::import("xparallel.transfer").attr("TransferError");
+    py::register_exception_translator(
+        [](std::exception_ptr thrown)
+        {
+            try
+            {
+                if (thrown)
+                {
+                    std::rethrow_exception(thrown);
+                }
+            }
+            catch (const transfer_error& error)
+            {
+                const py::object type =
+                    py::module_::import("xparallel.transfer").attr("TransferError");
+                PyErr_SetString(type.ptr(), error.what());
+            }
+        });
 
     py::class_<pool, std::shared_ptr<pool>>(
         m, "Pool", "A warm pool of worker threads, one own-GIL sub-interpreter each.")

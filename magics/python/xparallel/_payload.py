@@ -17,6 +17,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from typing import Any, Callable
 
 from ._worker import apply
+from .clock import wait_seconds
 from .cell import FUNC, ITEM, plan_cell
 
 
@@ -53,12 +54,13 @@ _process_cache: dict[bytes, Callable[[Any], Any] | BaseException] = {}
 
 
 def run_chunk_in_process(key: bytes, spec: bytes, items: list, first_index: int,
-                         stop_on_error: bool, sys_path: list[str]) -> tuple:
-    """One chunk in a worker process: (pid, results, errors, start, end, cpu, stdout, stderr)."""
-    if sys.path != sys_path:
+                         stop_on_error: bool, sys_path: list[str] | None) -> tuple:
+    """One chunk in a worker process: (pid, results, errors, start, end, cpu, wait, stdout,
+    stderr)."""
+    if sys_path is not None and sys.path != sys_path:  # None: a remote worker keeps its own
         sys.path[:] = sys_path
     out, err = io.StringIO(), io.StringIO()
-    start, cpu = time.time(), time.thread_time()
+    start, cpu, wait = time.time(), time.thread_time(), wait_seconds()
     with redirect_stdout(out), redirect_stderr(err):
         function = _process_cache.get(key)
         if function is None:
@@ -75,4 +77,4 @@ def run_chunk_in_process(key: bytes, spec: bytes, items: list, first_index: int,
         else:
             results, errors = apply(function, items, first_index, stop_on_error)
     return (os.getpid(), results, errors, start, time.time(), time.thread_time() - cpu,
-            out.getvalue(), err.getvalue())
+            wait_seconds() - wait, out.getvalue(), err.getvalue())

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import resource
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from . import engine, run
+from . import run
 from .backends import NAMES
 from .frontend import listen_for_widget_front_end
 
 # Options that take a value, for splitting the line form's options from its statement.
-_VALUED = {"-w", "--workers", "-b", "--backend", "--chunksize", "--errors"}
+_VALUED = {"-w", "--workers", "-b", "--backend", "--chunksize", "--errors", "--scheduler"}
 
 
 def _positive(text: str) -> int:
@@ -47,22 +45,30 @@ class ParallelMagics(Magics):
               help="worker count; default: the CPUs this process may use")
     @argument("-b", "--backend", choices=NAMES, default="auto",
               help="interpreters (own-GIL sub-interpreters), threads (one interpreter, shared "
-                   "GIL), processes, serial, or auto (default: interpreters, or processes when "
-                   "the cell needs a module that refuses sub-interpreters, such as NumPy)")
+                   "GIL), processes, serial, dask (a dask.distributed cluster: the notebook's "
+                   "client, --scheduler ADDRESS, or an embedded LocalCluster of -w process "
+                   "workers), or auto (default: interpreters, or processes when the cell needs a "
+                   "module that refuses sub-interpreters, such as NumPy, also when that is only "
+                   "found out while running; never dask)")
+    @argument("--scheduler", default=None, metavar="ADDRESS",
+              help="with -b dask: the dask scheduler to connect to (tcp://HOST:PORT)")
     @argument("--chunksize", type=_positive, default=None,
               help="items per dispatch; default: automatic (a few chunks per worker, bounded "
                    "chunk time)")
     @argument("--errors", choices=("raise", "skip", "collect"), default="raise",
               help="raise: the first failure cancels the rest and is raised (default); skip: "
                    "failed items are left out and counted; collect: the exception stands in the "
-                   "item's place")
+                   "item's place (in a set it is a member, in a dict the entry exception: "
+                   "exception)")
     @argument("--timeline", action="store_true",
               help="after the run, a per-worker timeline of when each chunk ran")
     @argument("--compare", action="store_true",
-              help="run the cell on serial, threads, processes and interpreters in turn and "
-                   "show wall time, speedup and cores used")
+              help="run the cell on serial, threads, processes and interpreters in turn (and "
+                   "dask when the notebook has a dask client) and show wall time, speedup and "
+                   "cores used")
     @argument("--quiet", action="store_true", help="no widgets, only the summary line")
     @line_cell_magic
+    @no_var_expand  # the line form is Python: `{x}` in an f-string is not IPython's $x
     def parallel(self, line: str, cell: str | None = None) -> Any:
         """Run the cell's last comprehension or map() across workers.
 
@@ -81,7 +87,16 @@ class ParallelMagics(Magics):
         they run here and once in every worker. Names the cell uses but does not define are
         shipped automatically: modules by name, notebook functions, classes and lambdas by value.
 
-        Line form: `%parallel squares = [x * x for x in range(10)]`.
+        Line form: `%parallel squares = [x * x for x in range(10)]` (taken as written: no
+        IPython `{var}`/`$var` expansion, so f-strings mean what they say).
+
+        --errors: `raise` raises the first failure (by item index) after cancelling the rest;
+        `skip` leaves failed items out of every form (a set or dict simply lacks their members
+        or entries); `collect` puts the exception object in the item's place: at the item's
+        position in a list, tuple or map; as a member of a set; and in a dict as the entry
+        `exception: exception` (the key expression may be what failed, so there is no key of
+        the item's own to use). With inner for/if clauses a failed outer item contributes that
+        one stand-in.
 
         After the run, `_parallel` holds the report: per-item worker, times and CPU time,
         the errors, partial results after a failure or an interrupt. Workers run your code with
@@ -97,8 +112,14 @@ class ParallelMagics(Magics):
         if not cell or not cell.strip():
             raise UsageError("%%parallel: the cell is empty; write a mapped form such as "
                              "`squares = [x * x for x in range(10)]` (see %%parallel?)")
-        options = run.Options(workers=args.workers or engine.default_workers(),
-                              backend=args.backend, chunksize=args.chunksize or 0,
+        backend = args.backend
+        if args.scheduler and backend == "auto":
+            backend = "dask"  # a scheduler address says where
+        elif args.scheduler and backend != "dask":
+            raise UsageError(f"%%parallel: --scheduler is for -b dask, not -b {backend}")
+        # No -w: None, so the warm pool keeps its size (`%parallel_pool --resize N` sticks).
+        options = run.Options(workers=args.workers, scheduler=args.scheduler,
+                              backend=backend, chunksize=args.chunksize or 0,
                               errors=args.errors, timeline=args.timeline, compare=args.compare,
                               quiet=args.quiet)
         return run.CellRun(self.shell, cell, options).execute()
@@ -109,43 +130,36 @@ class ParallelMagics(Magics):
     @argument("--restart", action="store_true", help="end every interpreter and start fresh ones")
     @argument("--shutdown", action="store_true", help="end the pool (it restarts on next use)")
     @argument("--last", action="store_true", help="return the last run's report (_parallel)")
+    @argument("--close-dask", action="store_true",
+              help="close the LocalCluster that -b dask started (a cluster you made is yours)")
     @line_magic
     def parallel_pool(self, line: str) -> Any:
-        """Show the warm sub-interpreter pool (backend, workers, state, memory), or resize,
-        restart or shut it down; --last returns the last %%parallel report."""
+        """Show the warm sub-interpreter pool (backend, workers, state, memory) and any dask
+        cluster in use (scheduler, workers, threads, memory), or resize, restart or shut the
+        pool down, or close the LocalCluster -b dask started; --last returns the last
+        %%parallel report."""
         args = parse_argstring(self.parallel_pool, line)
         if args.last:
             if run.LAST_REPORT is None:
                 raise UsageError("%parallel_pool --last: no %%parallel cell has run yet")
             return run.LAST_REPORT
-        if args.shutdown:
+        from . import engine  # the interpreters' pool: the C++ engine
+        from .pool_status import PoolStatus
+
+        if args.close_dask:
+            from .backends import started_backends
+
+            dask = started_backends().get("dask")
+            if dask is None or not dask.close_local():
+                raise UsageError("%parallel_pool --close-dask: no LocalCluster was started by "
+                                 "-b dask in this kernel")
+        elif args.shutdown:
             engine.shutdown_pool()
         elif args.restart:
             engine.restart_pool(args.resize)
         elif args.resize:
             engine.get_pool(args.resize)
         return PoolStatus()
-
-
-class PoolStatus:
-    """What %parallel_pool shows."""
-
-    def __init__(self) -> None:
-        pool = engine.current_pool()
-        self.running = bool(pool and pool.running)
-        self.workers = pool.size if pool else 0
-        self.states = pool.states() if self.running else []
-        with open("/proc/self/statm") as statm:
-            self.rss_mb = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-        self.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-    def __repr__(self) -> str:
-        if not self.running:
-            return ("interpreters pool: not running (starts with the next %%parallel cell) · "
-                    f"kernel RSS {self.rss_mb:.0f} MB")
-        states = ", ".join(f"w{i + 1} {s}" for i, s in enumerate(self.states))
-        return (f"interpreters pool: {self.workers} workers ({states}) · kernel RSS "
-                f"{self.rss_mb:.0f} MB, peak {self.peak_mb:.0f} MB")
 
 
 def register(ipython: Any) -> None:

@@ -3,15 +3,30 @@ threads, processes and serial backends) with the engine's chunk sizes, ordering 
 
 from __future__ import annotations
 
+import os
 import pickle
 import time
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .. import _engine
+from ..clock import wait_seconds  # noqa: F401 - the backends' clock
+from ..transfer import pickle_items  # noqa: F401 - shared by the backends that pickle
+from .chunks import ChunkSizer
 
 STARTING, IDLE, BUSY, STOPPED = 0, 1, 2, 3
+
+
+class BackendError(RuntimeError):
+    """A pool or a worker that failed (not the cell's own code): shown as a usage error."""
+
+
+def default_workers() -> int:
+    """The CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 @dataclass
@@ -22,20 +37,17 @@ class Work:
 
     spec: dict
     local_function: Callable[[Any], Any]
+    options: dict = field(default_factory=dict)  # backend-specific (-b dask: scheduler)
 
     def spec_bytes(self) -> bytes:
         return pickle.dumps(self.spec, 5)
 
 
-def pickle_items(chunk: list, first_index: int) -> bytes:
-    """The chunk pickled for a worker; an item that does not pickle is named (the engine's rule)."""
-    return _engine.pickle_items(chunk, first_index)
-
-
 class ChunkedJob:
     """A job whose chunks run on an executor: subclasses say how a chunk is submitted and how
     running items are interrupted. A chunk's future yields
-    (worker index, results, errors, start, end, cpu, stdout, stderr), times from time.time()."""
+    (worker index, results, errors, start, end, cpu, wait, stdout, stderr), times from
+    time.time(), cpu and wait measured on the thread that ran the chunk."""
 
     def __init__(self, items: Any, workers: int, chunksize: int, stop_on_error: bool,
                  total: int | None) -> None:
@@ -47,7 +59,7 @@ class ChunkedJob:
         self._items = iter(items)
         self._stop_on_error = stop_on_error
         self._total = total
-        self._sizer = _engine.ChunkSizer(workers, chunksize, total)
+        self._sizer = ChunkSizer(workers, chunksize, total)
         self._lookahead = 2 * workers + 1
         self._pending: dict[int, futures.Future] = {}
         self._sequence = 0
@@ -63,6 +75,7 @@ class ChunkedJob:
         self._failed = [False] * workers
         self._timeline: list[tuple] = []
         self._events: list[tuple] = []
+        self.input_error: BaseException | None = None  # what the cell's own iterable raised
 
     # ---- for subclasses ---------------------------------------------------------------------
     def _submit_chunk(self, chunk: list, first_index: int) -> futures.Future:
@@ -70,6 +83,15 @@ class ChunkedJob:
 
     def _interrupt_running(self) -> None:
         """Stop items that are running now (queued ones are cancelled already)."""
+
+    def _wait(self, future: Any, timeout: float) -> None:
+        """Until `future` is done or `timeout` s passed."""
+        futures.wait([future], timeout=timeout)
+
+    def _outcome(self, future: futures.Future) -> tuple:
+        """A done chunk's (worker, results, errors, start, end, cpu, wait, stdout, stderr), on
+        the main thread (so what unpickling raises, an interrupt included, raises here)."""
+        return future.result()
 
     def _states(self) -> list[int]:
         busy = BUSY if self._pending and not self.finished else IDLE
@@ -96,7 +118,7 @@ class ChunkedJob:
                     break
                 head = self._pending.get(self._next_to_collect)
                 if head is not None and not head.done():
-                    futures.wait([head], timeout=left)
+                    self._wait(head, left)
                 self._collect()
         except KeyboardInterrupt:
             self.cancel()
@@ -143,7 +165,8 @@ class ChunkedJob:
                 except StopIteration:
                     self._exhausted = True
                     break
-                except BaseException:
+                except BaseException as error:
+                    self.input_error = error  # the user's, not the backend's: raised as is
                     self.cancel()  # the input itself failed: stop, then let it propagate
                     raise
             if not chunk:
@@ -166,12 +189,12 @@ class ChunkedJob:
             self._next_to_collect += 1
             if future.cancelled():
                 continue
-            worker, values, errors, start, end, cpu, out, err = future.result()
+            worker, values, errors, start, end, cpu, wait, out, err = self._outcome(future)
             count = len(values)
             self._sizer.record(count, end - start)
             first_index = self._collected
             self._timeline.append((worker + 1, first_index, count, start - self._started_wall,
-                                   end - self._started_wall, cpu))
+                                   end - self._started_wall, cpu, wait))
             self._done[worker] += count - min(count, len(errors))
             self._cpu[worker] += cpu
             self._busy[worker] += end - start

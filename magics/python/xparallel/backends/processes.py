@@ -12,8 +12,8 @@ from concurrent import futures
 from typing import Any
 
 from .._payload import run_chunk_in_process
-from .. import _engine
-from .base import ChunkedJob, Work, pickle_items
+from ..transfer import unpickle_results
+from .base import BackendError, ChunkedJob, Work, default_workers, pickle_items
 
 
 def _leave_interrupts_to_the_kernel() -> None:
@@ -28,9 +28,9 @@ def _run_pickled(key: bytes, spec: bytes, items: bytes, first_index: int, stop_o
                  sys_path: list[str]) -> tuple:
     from .._worker import pickle_results
 
-    pid, results, errors, start, end, cpu, out, err = run_chunk_in_process(
+    pid, results, errors, start, end, cpu, wait, out, err = run_chunk_in_process(
         key, spec, pickle.loads(items), first_index, stop_on_error, sys_path)
-    return pid, pickle_results(results, errors, first_index), start, end, cpu, out, err
+    return pid, pickle_results(results, errors, first_index), start, end, cpu, wait, out, err
 
 
 class _ProcessesJob(ChunkedJob):
@@ -43,36 +43,25 @@ class _ProcessesJob(ChunkedJob):
         self._key = hashlib.sha256(self._spec).digest()
         self._sys_path = list(sys.path)
         self._raw: list[futures.Future] = []
+        self._first_index: dict[futures.Future, int] = {}
 
     def _submit_chunk(self, chunk: list, first_index: int) -> futures.Future:
         payload = pickle_items(chunk, first_index)
         raw = self._executor.submit(_run_pickled, self._key, self._spec, payload, first_index,
                                     self._stop_on_error, self._sys_path)
-        done: futures.Future = futures.Future()
-
-        def unpack(source: futures.Future) -> None:
-            if source.cancelled():
-                done.cancel()
-                return
-            error = source.exception()
-            if error is not None:
-                done.set_exception(RuntimeError(
-                    f"a worker process failed on items from {first_index}: {error!r}"))
-                return
-            pid, pickled, start, end, cpu, out, err = source.result()
-            try:
-                results, errors = pickle.loads(pickled)
-            except Exception as problem:  # noqa: BLE001
-                done.set_exception(_engine.TransferError(
-                    f"the results of items from {first_index} cannot be unpickled in the "
-                    f"notebook: {problem}"))
-                return
-            done.set_result((self._backend.worker_index(pid, self.workers), results, errors,
-                             start, end, cpu, out, err))
-
-        raw.add_done_callback(unpack)
+        self._first_index[raw] = first_index
         self._raw.append(raw)
-        return done
+        return raw
+
+    def _outcome(self, future: futures.Future) -> tuple:
+        first_index = self._first_index.pop(future, 0)
+        error = future.exception()
+        if error is not None:
+            raise BackendError(f"a worker process failed on items from {first_index}: {error!r}")
+        pid, pickled, start, end, cpu, wait, out, err = future.result()
+        results, errors = unpickle_results(pickled, first_index)
+        return (self._backend.worker_index(pid, self.workers), results, errors, start, end, cpu,
+                wait, out, err)
 
     def cancel(self) -> None:
         for raw in self._raw:
@@ -94,6 +83,10 @@ class ProcessesBackend:
         self._executor: futures.ProcessPoolExecutor | None = None
         self._size = 0
         self._pids: dict[int, int] = {}
+
+    def size(self, workers: int | None) -> int:
+        """-w N, else the warm pool's size, else the CPUs this process may use."""
+        return workers or self._size or default_workers()
 
     def executor(self, workers: int) -> futures.ProcessPoolExecutor:
         if self._executor is None or self._size != workers:
@@ -120,6 +113,7 @@ class ProcessesBackend:
         for process in processes:
             process.join(timeout=2)
 
-    def submit(self, work: Work, items: Any, workers: int, chunksize: int, stop_on_error: bool,
-               total: int | None) -> _ProcessesJob:
-        return _ProcessesJob(self, work, items, workers, chunksize, stop_on_error, total)
+    def submit(self, work: Work, items: Any, workers: int | None, chunksize: int,
+               stop_on_error: bool, total: int | None) -> _ProcessesJob:
+        return _ProcessesJob(self, work, items, self.size(workers), chunksize, stop_on_error,
+                             total)

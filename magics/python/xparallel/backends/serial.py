@@ -8,7 +8,7 @@ from concurrent import futures
 from typing import Any
 
 from .._worker import apply
-from .base import ChunkedJob, Work
+from .base import ChunkedJob, Work, wait_seconds
 
 
 class _SerialJob(ChunkedJob):
@@ -20,9 +20,10 @@ class _SerialJob(ChunkedJob):
 
     def _submit_chunk(self, chunk: list, first_index: int) -> futures.Future:
         future: futures.Future = futures.Future()
-        start, cpu = time.time(), time.thread_time()
+        start, cpu, wait = time.time(), time.thread_time(), wait_seconds()
         results, errors = apply(self._function, chunk, first_index, self._stop_on_error)
-        future.set_result((0, results, errors, start, time.time(), time.thread_time() - cpu, "", ""))
+        future.set_result((0, results, errors, start, time.time(), time.thread_time() - cpu,
+                           wait_seconds() - wait, "", ""))
         return future
 
 
@@ -30,6 +31,6 @@ class SerialBackend:
     name = "serial"
     noun = "the main thread"
 
-    def submit(self, work: Work, items: Any, workers: int, chunksize: int, stop_on_error: bool,
+    def submit(self, work: Work, items: Any, workers: int | None, chunksize: int, stop_on_error: bool,
                total: int | None) -> _SerialJob:
         return _SerialJob(work, items, chunksize, stop_on_error, total)

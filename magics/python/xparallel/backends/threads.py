@@ -14,7 +14,7 @@ from concurrent import futures
 from typing import Any
 
 from .._worker import apply
-from .base import BUSY, IDLE, ChunkedJob, Work
+from .base import BUSY, IDLE, ChunkedJob, Work, default_workers, wait_seconds
 
 
 class _RoutedStream(io.TextIOBase):
@@ -75,12 +75,13 @@ class _ThreadsJob(ChunkedJob):
         with self._lock:
             worker = self._workers_by_thread.setdefault(ident, len(self._workers_by_thread))
             self._running[worker] = ident
-        start, cpu = time.time(), time.thread_time()
+        start, cpu, wait = time.time(), time.thread_time(), wait_seconds()
         try:
             results, errors = apply(self._function, chunk, first_index, self._stop_on_error)
         finally:
             self._running.pop(worker, None)
-        return (worker, results, errors, start, time.time(), time.thread_time() - cpu, "", "")
+        return (worker, results, errors, start, time.time(), time.thread_time() - cpu,
+                wait_seconds() - wait, "", "")
 
     def _submit_chunk(self, chunk: list, first_index: int) -> futures.Future:
         return self._executor.submit(self._run, chunk, first_index)
@@ -111,6 +112,10 @@ class ThreadsBackend:
         self._executor: futures.ThreadPoolExecutor | None = None
         self._size = 0
 
+    def size(self, workers: int | None) -> int:
+        """-w N, else the warm pool's size, else the CPUs this process may use."""
+        return workers or self._size or default_workers()
+
     def executor(self, workers: int) -> futures.ThreadPoolExecutor:
         if self._executor is None or self._size != workers:
             if self._executor is not None:
@@ -124,6 +129,6 @@ class ThreadsBackend:
             executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
 
-    def submit(self, work: Work, items: Any, workers: int, chunksize: int, stop_on_error: bool,
-               total: int | None) -> _ThreadsJob:
-        return _ThreadsJob(self, work, items, workers, chunksize, stop_on_error, total)
+    def submit(self, work: Work, items: Any, workers: int | None, chunksize: int,
+               stop_on_error: bool, total: int | None) -> _ThreadsJob:
+        return _ThreadsJob(self, work, items, self.size(workers), chunksize, stop_on_error, total)

@@ -1,0 +1,47 @@
+"""The notebook's side of a cell: run its code in the user's namespace, build the item function
+there (for backends that share the notebook's interpreter), assign the results to the cell's
+targets, and raise a worker's error from the cell's own line."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from .cell import ITEM, Plan, locate_new_nodes
+
+
+def run_code(node: ast.Module | ast.Expression, filename: str, namespace: dict, mode: str) -> Any:
+    code = compile(ast.fix_missing_locations(node), filename, mode)
+    return eval(code, namespace) if mode == "eval" else exec(code, namespace)  # noqa: S307
+
+
+def assign(plan: Plan, value: Any, namespace: dict) -> None:
+    """TARGET = value for every target the cell wrote, with Python's own assignment rules."""
+    stored = sorted({n.id for t in plan.targets for n in ast.walk(t)
+                     if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)})
+    body: list[ast.stmt] = [ast.Global(names=stored)] if stored else []
+    body.append(ast.Assign(targets=plan.targets, value=ast.Name("__xp_value__", ast.Load())))
+    function = ast.FunctionDef(name="__xp_assign__", args=ast.arguments(
+        posonlyargs=[], args=[ast.arg(arg="__xp_value__")], kwonlyargs=[], kw_defaults=[],
+        defaults=[]), body=body, decorator_list=[], returns=None, type_params=[])
+    locate_new_nodes(function, plan.lineno, plan.end_lineno)
+    scratch: dict[str, Any] = {}
+    code = compile(ast.Module(body=[function], type_ignores=[]), plan.filename, "exec")
+    exec(code, namespace, scratch)  # noqa: S102
+    scratch["__xp_assign__"](value)
+
+
+def local_item_function(plan: Plan, namespace: dict) -> Any:
+    scratch: dict[str, Any] = {}
+    code = compile(ast.fix_missing_locations(plan.item_module()), plan.filename, "exec")
+    exec(code, namespace, scratch)  # noqa: S102
+    return scratch[ITEM]
+
+
+def raise_in_cell(error: BaseException, plan: Plan) -> None:
+    """Raises `error` from a frame at the mapped statement's line of the cell, so the traceback
+    the user sees points at their own code, not at xparallel's."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
+    padding = "\n" * (plan.lineno - 1)
+    code = compile(padding + "raise __xp_error__ from None", plan.filename, "exec")
+    exec(code, {"__xp_error__": error, "__tracebackhide__": False})  # noqa: S102

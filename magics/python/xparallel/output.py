@@ -1,0 +1,33 @@
+"""Worker output in the cell: whole lines, each prefixed with its worker (`[w1] ...`, or a dask
+worker's name), in order per worker, written from the kernel's main thread."""
+
+from __future__ import annotations
+
+import sys
+
+
+def prefix(worker: int | str) -> str:
+    return f"[{worker}]" if isinstance(worker, str) else f"[w{worker}]"
+
+
+class WorkerOutput:
+    def __init__(self) -> None:
+        self._partial: dict[tuple, str] = {}
+
+    def publish(self, events: list[tuple], final: bool = False) -> None:
+        """`events`: (worker, stream 1 or 2, text); a line's end may come in a later event."""
+        for worker, stream, text in events:
+            key = (worker, stream)
+            pending = self._partial.get(key, "") + text
+            *lines, rest = pending.split("\n")
+            self._partial[key] = rest
+            if lines:
+                target = sys.stdout if stream == 1 else sys.stderr
+                tag = prefix(worker)
+                target.write("".join(f"{tag} {line}\n" for line in lines))
+        if final:
+            for (worker, stream), rest in sorted(self._partial.items(), key=str):
+                if rest:
+                    target = sys.stdout if stream == 1 else sys.stderr
+                    target.write(f"{prefix(worker)} {rest}\n")
+            self._partial.clear()
