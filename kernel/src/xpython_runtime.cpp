@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace xparallel
 {
@@ -20,14 +21,24 @@ namespace xparallel
         // sys.executable must be a real Python: multiprocessing's spawn and forkserver start
         // methods (the processes backend) and subprocess calls of sys.executable would otherwise
         // start the kernel binary itself.
+        // The python beside the kernel comes first: in a virtual environment that is the
+        // environment's own, and initialising with it is what makes Python find the environment
+        // (pyvenv.cfg, its site-packages); the base one would lose it.
         std::wstring python_executable(const PyConfig& config)
         {
             namespace fs = std::filesystem;
             const fs::path prefix = config.base_exec_prefix ? config.base_exec_prefix : L"/usr";
             const std::wstring version =
                 std::to_wstring(PY_MAJOR_VERSION) + L"." + std::to_wstring(PY_MINOR_VERSION);
-            for (const fs::path candidate :
-                 {prefix / "bin" / (L"python" + version), prefix / "bin" / L"python3"})
+            std::vector<fs::path> candidates{prefix / "bin" / (L"python" + version),
+                                             prefix / "bin" / L"python3"};
+            std::error_code error;
+            const fs::path kernel = fs::read_symlink("/proc/self/exe", error);
+            if (!error)
+            {
+                candidates.insert(candidates.begin(), kernel.parent_path() / (L"python" + version));
+            }
+            for (const fs::path& candidate : candidates)
             {
                 if (fs::exists(candidate))
                 {

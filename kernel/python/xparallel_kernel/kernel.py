@@ -15,10 +15,9 @@ from IPython.core.error import StdinNotImplementedError
 from IPython.utils.tokenutil import token_at_cursor
 
 from . import comms
+from ._version import __version__  # generated from CMakeLists.txt's project(VERSION)
 from .shell import ShellApp
 from .streams import OutputStream
-
-__version__ = "0.1.0"
 
 
 class Kernel:

@@ -1,6 +1,6 @@
 """xparallel: run a notebook cell's mapped calls on own-GIL sub-interpreters."""
 
-__version__ = "0.1.0"
+from ._version import __version__  # generated from CMakeLists.txt's project(VERSION)
 
 
 def load_ipython_extension(ipython) -> None:  # noqa: ANN001
