@@ -103,7 +103,7 @@ class ParallelReport:
     @property
     def records(self) -> list[tuple]:
         rows = []
-        for worker, first, count, start, end, cpu in self.timeline:
+        for worker, first, count, start, end, cpu, *_ in self.timeline:  # 6 or 7 fields
             step = (end - start) / count if count else 0.0
             for k in range(count):
                 rows.append((first + k, worker, start + k * step, start + (k + 1) * step,

@@ -28,7 +28,7 @@ def show_timeline(report: Any) -> None:
     """One row per worker, one bar per chunk, coloured by share of the chunk spent on CPU."""
     figure = _figure(8, 0.6 + 0.45 * report.workers)
     axes = figure.add_subplot()
-    for worker, first, count, start, end, cpu in report.timeline:
+    for worker, first, count, start, end, cpu, *_ in report.timeline:  # 6 or 7 fields
         busy = min(1.0, cpu / (end - start)) if end > start else 1.0
         axes.barh(worker, end - start, left=start, height=0.6,
                   color=(0.12, 0.31 + 0.3 * (1 - busy), 0.47), edgecolor="white", linewidth=0.5)
