@@ -298,8 +298,8 @@ namespace xparallel
                   { return a.sequence < b.sequence; });
         for (const chunk_record& r : records)
         {
-            rows.append(py::make_tuple(r.worker + 1, r.first_index, r.count, r.start, r.end,
-                                       r.cpu, r.wait));
+            rows.append(py::make_tuple(r.worker + 1, r.first_index, r.count, r.start, r.end, r.cpu,
+                                       r.wait));
         }
         return rows;
     }
