@@ -128,7 +128,9 @@ namespace xparallel
         {
             ++m_deliveries_noted;
             m_window.delivered(record.bytes);
-            m_sizer.record(record.count, record.end - record.start);
+            // Work time, not time spent waiting for a core: on a loaded machine the chunks would
+            // otherwise shrink, and the workers wait on the main thread for every small one.
+            m_sizer.record(record.count, std::max(0.0, record.end - record.start - record.wait));
         }
     }
 
