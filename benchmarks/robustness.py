@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import json
+import os
 import sys
 import time
 from typing import Any, Callable
@@ -63,15 +64,41 @@ def nap_factory() -> Callable[[float], float]:
     return nap
 
 
+def stubborn(seconds: float) -> float:
+    """Ignores interrupts (a loop that catches BaseException) for `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            time.sleep(0.01)
+        except BaseException:  # noqa: BLE001 - the point of this item
+            pass
+    return seconds
+
+
+def stubborn_factory() -> Callable[[float], float]:
+    return stubborn
+
+
 def engine_map(factory: Callable[[], Callable[[Any], Any]], items: Any, workers: int,
-               chunksize: int = 0) -> list:
+               chunksize: int = 0, timeline: list | None = None) -> list:
     from xparallel import engine
 
     job = engine.submit(factory, items, workers=workers, chunksize=chunksize)
     while not job.pump(0.05):
         pass
     assert not job.errors, job.errors[:1]
+    if timeline is not None:
+        timeline.extend(job.timeline())
     return job.results
+
+
+def idle_share(rows: list, workers: int) -> float:
+    """The share of the workers' time spent idle between their first and the job's last chunk
+    end: what head-of-line blocking costs, whatever the machine's load (a loaded machine
+    stretches the chunks themselves, not this)."""
+    end = max(row[4] for row in rows)
+    busy = sum(row[4] - row[3] for row in rows)
+    return max(0.0, 1.0 - busy / (workers * end))
 
 
 def timed(function: Callable[[], object]) -> float:
@@ -90,16 +117,25 @@ def skewed(workers: int, items: int, rounds: int) -> dict:
         for pool in (processes, interpreters):
             list(pool.map(add_one, range(workers)))  # started
         engine_map(add_one_factory, range(workers), workers)
+        idle: list[float] = []
+        waiting: list[float] = []
         for _ in range(rounds):  # rounds interleave the contenders: drift hits them alike
+            rows: list = []
             times["engine"].append(timed(
-                lambda: _check(engine_map(cost_factory, range(items), workers), expected)))
+                lambda: _check(engine_map(cost_factory, range(items), workers, timeline=rows),
+                               expected)))
+            idle.append(idle_share(rows, workers))
+            waiting.append(sum(row[6] for row in rows if len(row) > 6))
             times["ProcessPoolExecutor"].append(timed(
                 lambda: _check(list(processes.map(cost, range(items))), expected)))
             times["InterpreterPoolExecutor"].append(timed(
                 lambda: _check(list(interpreters.map(cost, range(items))), expected)))
     best = {name: min(values) for name, values in times.items()}
     return {"ideal_s": ideal, "seconds": best,
-            "ratio_to_ideal": {name: value / ideal for name, value in best.items()}}
+            "ratio_to_ideal": {name: value / ideal for name, value in best.items()},
+            "engine_idle_share": min(idle),
+            "engine_wait_for_core_s": min(waiting),
+            "loadavg": os.getloadavg()[0]}
 
 
 def _check(results: list, expected: list) -> None:
@@ -114,16 +150,22 @@ def per_item(workers: int, count: int, rounds: int) -> dict:
     return {"items": count, "seconds": seconds, "us_per_item": seconds / count * 1e6}
 
 
-def _engine_next_job(workers: int) -> float:
+def _engine_next_job(workers: int, factory: Callable[[], Callable[[float], float]],
+                     seconds: float) -> float:
     from xparallel import engine
 
+    pool = engine.get_pool(workers)
     engine_map(add_one_factory, range(workers), workers)
-    job = engine.submit(nap_factory, [20.0] * (2 * workers), workers=workers, chunksize=1)
-    job.pump(0.3)  # every worker is inside time.sleep(20)
+    job = engine.submit(factory, [seconds] * (2 * workers), workers=workers, chunksize=1)
+    while pool.states() != ["busy"] * workers:  # every worker is inside its first item
+        job.pump(0.01)
     started = time.perf_counter()
     job.cancel()  # what the magic does on KeyboardInterrupt
     engine_map(add_one_factory, range(2 * workers), workers)
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    while pool.set_aside:  # set-aside workers end when their item returns: not in later figures
+        time.sleep(0.1)
+    return elapsed
 
 
 def _stdlib_next_job(make: Callable[[], cf.Executor], workers: int) -> float:
@@ -144,7 +186,9 @@ def _stdlib_next_job(make: Callable[[], cf.Executor], workers: int) -> float:
 
 def next_job_after_interrupt(workers: int) -> dict:
     return {
-        "engine": _engine_next_job(workers),
+        "engine (time.sleep woken)": _engine_next_job(workers, nap_factory, 20.0),
+        "engine (items catch BaseException: set aside)":
+            _engine_next_job(workers, stubborn_factory, 4.0),
         "ProcessPoolExecutor (new pool)":
             _stdlib_next_job(lambda: cf.ProcessPoolExecutor(workers), workers),
         "InterpreterPoolExecutor (new pool)":
@@ -169,11 +213,14 @@ def main(argv: list[str] | None = None) -> dict:
         results["next_job_after_interrupt_s"] = next_job_after_interrupt(args.workers)
 
     skew = results["skewed"]
-    print(f"\n### Skewed costs: 1 item of {SLOW_SECONDS} s CPU + {SKEW_ITEMS - 1} of "
+    print(f"\n### Skewed costs: 1 item of {SLOW_SECONDS} s + {SKEW_ITEMS - 1} of "
           f"{FAST_SECONDS * 1000:.0f} ms, {args.workers} workers, ideal {skew['ideal_s']:.2f} s\n")
     print("| pool | seconds | x ideal (goal <= 1.1) |\n|---|---|---|")
     for name, seconds in skew["seconds"].items():
         print(f"| {name} | {seconds:.2f} | {skew['ratio_to_ideal'][name]:.2f} |")
+    print(f"\nEngine workers idle {skew['engine_idle_share']:.1%} of the run; its threads waited "
+          f"{skew['engine_wait_for_core_s']:.2f} s for a core (load average "
+          f"{skew['loadavg']:.1f}: above the core count, every contender stretches).")
     item = results["per_item"]
     print(f"\n### Per-item overhead: {item['items']:,} x `x + 1`\n")
     print(f"| pool | us/item |\n|---|---|\n| engine | {item['us_per_item']:.3f} |")
@@ -181,7 +228,7 @@ def main(argv: list[str] | None = None) -> dict:
         print("\n### Next job after interrupting workers stuck in time.sleep(20) (goal < 1 s)\n")
         print("| pool | seconds |\n|---|---|")
         for name, seconds in results["next_job_after_interrupt_s"].items():
-            print(f"| {name} | {seconds:.2f} |")
+            print(f"| {name} | {seconds:.3f} |")
     return results
 
 

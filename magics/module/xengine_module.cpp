@@ -2,10 +2,10 @@
 
 #include <cstdio>
 #include <memory>
-#include <unistd.h>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include <pybind11/pybind11.h>

@@ -128,7 +128,9 @@ namespace xparallel
         {
             ++m_deliveries_noted;
             m_window.delivered(record.bytes);
-            m_sizer.record(record.count, record.end - record.start);
+            // Work time, not time spent waiting for a core: on a loaded machine the chunks would
+            // otherwise shrink, and the workers wait on the main thread for every small one.
+            m_sizer.record(record.count, std::max(0.0, record.end - record.start - record.wait));
         }
     }
 
@@ -298,8 +300,8 @@ namespace xparallel
                   { return a.sequence < b.sequence; });
         for (const chunk_record& r : records)
         {
-            rows.append(py::make_tuple(r.worker + 1, r.first_index, r.count, r.start, r.end,
-                                       r.cpu, r.wait));
+            rows.append(py::make_tuple(r.worker + 1, r.first_index, r.count, r.start, r.end, r.cpu,
+                                       r.wait));
         }
         return rows;
     }

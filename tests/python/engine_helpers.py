@@ -127,3 +127,13 @@ def sleep_error_factory():
             return (type(error).__name__, str(error))
         return "slept"
     return check
+
+
+def slow_thread_id_factory():
+    """The worker's thread id, after 10 ms: every worker of a pool gets some of the items."""
+    import threading
+
+    def which(x):
+        time.sleep(0.01)
+        return threading.get_ident()
+    return which

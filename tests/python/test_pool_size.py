@@ -43,14 +43,14 @@ def test_an_explicit_count_grows_the_pool_in_place():
     assert grown is pool
     assert pool.size == 3 and pool.live_interpreters == 3
     assert pool.states() == ["idle"] * 3
-    job = run(engine.submit(h.thread_id_factory, range(3000), workers=3, chunksize=10))
+    job = run(engine.submit(h.slow_thread_id_factory, range(60), workers=3, chunksize=1))
     assert len(set(job.results)) == 3
 
 
 @pytest.mark.timeout(60)
 def test_an_explicit_count_shrinks_the_pool_in_place_keeping_its_workers():
     pool = engine.get_pool(3)
-    first = run(engine.submit(h.thread_id_factory, range(3000), workers=3, chunksize=10))
+    first = run(engine.submit(h.slow_thread_id_factory, range(60), workers=3, chunksize=1))
     threads = set(first.results)
     assert engine.get_pool(1) is pool
     assert pool.size == 1 and pool.live_interpreters == 1 and pool.set_aside == 0

@@ -104,8 +104,9 @@ def test_a_loop_that_catches_base_exception_is_set_aside_and_replaced():
     assert elapsed < 1.0, f"the next job took {elapsed:.2f} s"
     assert pool.size == 2 and pool.set_aside == 2
     assert wait_until(lambda: pool.states() == ["idle", "idle"], 2), pool.states()
-    assert {row[0] for row in run(engine.submit(h.thread_id_factory, range(200), workers=2,
-                                                chunksize=5)).timeline()} == {1, 2}
+    # Both slots take work (items long enough that one worker cannot take them all).
+    assert {row[0] for row in run(engine.submit(h.sleepy_factory, [0.02] * 20, workers=2,
+                                                chunksize=1)).timeline()} == {1, 2}
     # Each set-aside worker ends its interpreter on its own thread once its call returns.
     assert wait_until(lambda: pool.set_aside == 0, 10)
 

@@ -199,8 +199,7 @@ namespace xparallel
                 // A sleeping item wakes by itself (the request notified it): no async exception
                 // is needed then, and one would land later, in the item's own error handling.
                 w.interrupt_requested.wait_for(lock, std::chrono::milliseconds(50),
-                                               [&]
-                                               {
+                                               [&] {
                                                    return w.interrupts_closed || !w.sleeping ||
                                                           w.woken_job.load() == job;
                                                });
@@ -292,8 +291,8 @@ namespace xparallel
                 const auto deadline =
                     clock::now() + std::chrono::duration_cast<clock::duration>(
                                        std::chrono::duration<double>(std::min(seconds, 1e9)));
-                woken = w->sleep_wake.wait_until(lock, deadline,
-                                                 [&] { return w->wake_job == job; });
+                woken =
+                    w->sleep_wake.wait_until(lock, deadline, [&] { return w->wake_job == job; });
                 if (woken)
                 {
                     w->woken_job = job;
@@ -302,8 +301,7 @@ namespace xparallel
                 w->sleeping = false;
             }
             w->interrupt_requested.notify_all();
-            Py_END_ALLOW_THREADS
-            if (woken)
+            Py_END_ALLOW_THREADS if (woken)
             {
                 PyErr_SetNone(PyExc_KeyboardInterrupt);
                 return nullptr;
@@ -374,13 +372,11 @@ namespace xparallel
             PyObject* emit_function =
                 emit_self ? PyCFunction_NewEx(&emit_definition, emit_self, nullptr) : nullptr;
             PyObject* sleep_function =
-                sleep_self ? PyCFunction_NewEx(&sleep_definition, sleep_self, nullptr)
-                           : nullptr;
-            PyObject* started =
-                emit_function && sleep_function
-                    ? PyObject_CallMethod(module, "start", "nOO", w.index + 1, emit_function,
-                                          sleep_function)
-                    : nullptr;
+                sleep_self ? PyCFunction_NewEx(&sleep_definition, sleep_self, nullptr) : nullptr;
+            PyObject* started = emit_function && sleep_function
+                                    ? PyObject_CallMethod(module, "start", "nOO", w.index + 1,
+                                                          emit_function, sleep_function)
+                                    : nullptr;
             if (started)
             {
                 run_chunk_function = PyObject_GetAttrString(module, "run_chunk");
@@ -433,11 +429,10 @@ namespace xparallel
             else if (factory && sys_path && items)
             {
                 // "O" and a bool object, not "p": Py_BuildValue has "p" only from 3.14 on.
-                answer = PyObject_CallFunction(run_chunk_function, "KOOOnO",
-                                               static_cast<unsigned long long>(job.id), factory,
-                                               sys_path, items,
-                                               static_cast<Py_ssize_t>(task.first_index),
-                                               job.stop_on_error ? Py_True : Py_False);
+                answer = PyObject_CallFunction(
+                    run_chunk_function, "KOOOnO", static_cast<unsigned long long>(job.id), factory,
+                    sys_path, items, static_cast<Py_ssize_t>(task.first_index),
+                    job.stop_on_error ? Py_True : Py_False);
             }
             w.in_chunk = false;
             // An interrupt that arrived too late to land in the chunk must not hit the next one.
@@ -466,10 +461,9 @@ namespace xparallel
             const std::int64_t cpu = thread_cpu_ns() - cpu_before;
             outcome.record.end = job.seconds_since_start();
             outcome.record.cpu = static_cast<double>(cpu) * 1e-9;
-            outcome.record.wait =
-                static_cast<double>(std::max<std::int64_t>(
-                    0, run_delay_ns(w.schedstat) - wait_before)) *
-                1e-9;
+            outcome.record.wait = static_cast<double>(std::max<std::int64_t>(
+                                      0, run_delay_ns(w.schedstat) - wait_before)) *
+                                  1e-9;
             outcome.record.bytes = outcome.payload.size();
             if (w.index < job.items_done.size())
             {
@@ -486,7 +480,8 @@ namespace xparallel
             job.deliver(std::move(outcome));
         }
 
-        void run_worker(const std::shared_ptr<pool::shared>& s, const std::shared_ptr<pool::worker>& w)
+        void run_worker(const std::shared_ptr<pool::shared>& s,
+                        const std::shared_ptr<pool::worker>& w)
         {
             std::unique_ptr<subinterpreter> interp;
             try
@@ -594,8 +589,7 @@ namespace xparallel
     {
         std::unique_lock lock(lifecycle_mutex());
         lifecycle().wait(lock,
-                         [&]
-                         {
+                         [&] {
                              return std::all_of(workers.begin(), workers.end(),
                                                 [](const auto& w) { return w->ready; });
                          });
@@ -637,9 +631,9 @@ namespace xparallel
         {
             return true;
         }
-        const auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
-                                                 std::chrono::duration<double>(
-                                                     std::clamp(timeout, 0.0, 3600.0)));
+        const auto deadline =
+            clock::now() + std::chrono::duration_cast<clock::duration>(
+                               std::chrono::duration<double>(std::clamp(timeout, 0.0, 3600.0)));
         m_running = false;
         std::vector<std::shared_ptr<worker>> all = m_workers;
         all.insert(all.end(), m_retired.begin(), m_retired.end());
@@ -666,8 +660,7 @@ namespace xparallel
         {
             std::unique_lock lock(lifecycle_mutex());
             lifecycle().wait_until(lock, deadline,
-                                   [&]
-                                   {
+                                   [&] {
                                        return std::all_of(all.begin(), all.end(),
                                                           [](const auto& w) { return w->done; });
                                    });
@@ -785,8 +778,7 @@ namespace xparallel
         // when this returns (a busy one ends after its chunk, as a set-aside worker does).
         std::unique_lock lock(lifecycle_mutex());
         lifecycle().wait_for(lock, std::chrono::seconds(1),
-                             [&]
-                             {
+                             [&] {
                                  return std::all_of(leaving.begin(), leaving.end(),
                                                     [](const auto& w) { return w->done; });
                              });

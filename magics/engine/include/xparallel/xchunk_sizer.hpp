@@ -8,7 +8,9 @@ namespace xparallel
 {
     // Automatic chunk sizes: single items until one is measured (so slow items are spread at
     // once), then aim at a bounded chunk time from the measured time per item,
-    // and, when the total is known, at a few chunks per worker so that the last ones balance.
+    // and, when the total is known, at a few chunks per worker and at most half a worker's share
+    // of what is left, so that the last ones balance. It learns from chunks as they are
+    // delivered, in any order (a slow first chunk does not hold back what the others teach).
     // A fixed size given by the user overrides all of it.
     class chunk_sizer
     {

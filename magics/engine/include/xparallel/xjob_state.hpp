@@ -24,8 +24,8 @@ namespace xparallel
         int worker = -1;
         double start = 0.0; // seconds since the job started
         double end = 0.0;
-        double cpu = 0.0;  // CPU seconds of the worker thread (per-thread clock)
-        double wait = 0.0; // seconds the worker thread was runnable but waiting for a core
+        double cpu = 0.0;      // CPU seconds of the worker thread (per-thread clock)
+        double wait = 0.0;     // seconds the worker thread was runnable but waiting for a core
         std::size_t bytes = 0; // size of the pickled results
     };
 
