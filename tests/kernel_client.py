@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ast
 import queue
+import signal
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from jupyter_client.manager import start_new_kernel
+from jupyter_client.manager import KernelManager
 
 
 @dataclass
@@ -109,8 +110,28 @@ def value(kc, expression: str) -> Any:
     return ast.literal_eval(run.stdout.strip())
 
 
-def start(kernel_name: str = "xparallel"):
-    km, kc = start_new_kernel(kernel_name=kernel_name, startup_timeout=60)
+def start(kernel_name: str = "xparallel", *, sigint_ignored: bool = False,
+          interrupt_mode: str | None = None):
+    """Starts a kernel and waits until it answers kernel_info. `sigint_ignored` launches it the
+    way a server started in the background does (SIGINT ignored, which survives exec);
+    `interrupt_mode` overrides the kernelspec's ("signal" or "message")."""
+    km = KernelManager(kernel_name=kernel_name)
+    if interrupt_mode is not None:
+        km.kernel_spec.interrupt_mode = interrupt_mode
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if sigint_ignored else None
+    try:
+        km.start_kernel()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+    except RuntimeError:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+        raise
     return km, kc
 
 

@@ -25,6 +25,7 @@ int main(int argc, char* argv[])
     // Before Python starts and before any thread exists, so that every thread inherits the mask.
     xparallel::reset_inherited_signal_dispositions();
     xparallel::block_async_signals_in_all_threads();
+    xparallel::handle_termination_requests();
 
     if (xeus::should_print_version(argc, argv))
     {

@@ -10,6 +10,9 @@
 #include <string>
 #include <thread>
 
+#include <csignal>
+#include <signal.h>
+
 #include <unistd.h>
 
 #include "xparallel/xserver.hpp"
@@ -82,6 +85,33 @@ namespace xparallel
             .detach();
     }
 
+    void handle_termination_requests()
+    {
+        std::thread(
+            []
+            {
+                sigset_t set;
+                sigemptyset(&set);
+                sigaddset(&set, SIGTERM);
+                int received = 0;
+                while (true)
+                {
+                    if (sigwait(&set, &received) != 0 || received != SIGTERM)
+                    {
+                        continue;
+                    }
+                    if (armed.load())
+                    {
+                        exit_now(0);
+                    }
+                    arm_exit_watchdog();
+                    interrupt_running_cell();
+                    request_kernel_stop();
+                }
+            })
+            .detach();
+    }
+
     void end_python_work()
     {
         arm_exit_watchdog();
@@ -96,7 +126,7 @@ namespace xparallel
             {
                 const double left =
                     std::chrono::duration<double>(exit_time() - clock::now()).count();
-                const double timeout = std::max(0.1, std::min(2.0, left - 1.0));
+                const double timeout = std::max(0.1, std::min(1.0, left - 0.7));
                 PyObject* result = PyObject_CallFunction(shutdown, "d", timeout);
                 abandoned = result != nullptr && result == Py_False;
                 if (result == nullptr)

@@ -90,8 +90,16 @@ namespace xparallel
                 {
                     break;
                 }
-                s.wake.wait_until(lock, s.last_flush + flush_interval,
-                                  [&] { return s.stopping || s.pending_size >= max_pending; });
+                // A partial line waits up to one interval for its end (print writes the text
+                // and its newline separately); then at most one message per interval.
+                const auto full = [&] { return s.stopping || s.pending_size >= max_pending; };
+                s.wake.wait_until(lock, clock::now() + flush_interval,
+                                  [&]
+                                  {
+                                      return full() || s.pending.empty()
+                                             || s.pending.back().text.back() == '\n';
+                                  });
+                s.wake.wait_until(lock, s.last_flush + flush_interval, full);
                 lock.unlock();
                 flush_streams();
                 lock.lock();
@@ -137,7 +145,7 @@ namespace xparallel
                 s.pending.push_back({name, std::string(text)});
             }
             s.pending_size += text.size();
-            wake = wake || s.pending_size >= max_pending;
+            wake = wake || text.back() == '\n' || s.pending_size >= max_pending;
         }
         if (wake)
         {

@@ -19,8 +19,8 @@ namespace xparallel
         {
             sigset_t set;
             sigfillset(&set);
-            for (int kept : {SIGTERM, SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
-                             SIGSYS, SIGABRT})
+            for (int kept : {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS,
+                             SIGABRT})
             {
                 sigdelset(&set, kept);
             }
@@ -63,11 +63,6 @@ namespace xparallel
     {
         sigset_t set = async_signals();
         pthread_sigmask(SIG_BLOCK, &set, nullptr);
-        // The mask is inherited through exec too: what the kernel leaves alone must get through.
-        sigset_t kept;
-        sigemptyset(&kept);
-        sigaddset(&kept, SIGTERM);
-        pthread_sigmask(SIG_UNBLOCK, &kept, nullptr);
         main_thread = pthread_self();
     }
 
@@ -95,6 +90,7 @@ namespace xparallel
         discard_idle_interrupts();
         cell_running.store(true);
         sigset_t set = async_signals();
+        sigdelset(&set, SIGTERM); // always taken by the termination thread (xlifetime.hpp)
         pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
     }
 

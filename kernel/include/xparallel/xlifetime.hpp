@@ -11,7 +11,8 @@ namespace xparallel
 
     // Time from a shutdown request (or the parent's death) to the process's exit at the latest;
     // Jupyter waits 5 s before it kills a kernel.
-    inline constexpr std::chrono::milliseconds exit_deadline{3500};
+    // jupyter_client sends SIGTERM when a kernel has not exited 2.5 s after a shutdown request.
+    inline constexpr std::chrono::milliseconds exit_deadline{2000};
 
     // From then on the process exits at the latest after `exit_deadline`: a watchdog thread
     // flushes stdio and calls _exit(0). Any thread; only the first call counts.
@@ -21,6 +22,11 @@ namespace xparallel
     // kernel's parent changes (it died and the kernel was re-parented), the kernel shuts down as
     // if asked to. Call once the kernel is built, before it starts.
     void watch_parent_process();
+
+    // SIGTERM (Jupyter's next step when a kernel is late, or `kill`) shuts the kernel down as a
+    // shutdown request does; a second one, or one after a shutdown began, exits at once with 0.
+    // Call in main() after the signal mask is set, before other threads start.
+    void handle_termination_requests();
 
     // After the kernel's loops ended, with Python still running: ends the engine's warm pool
     // within the deadline; when workers had to be abandoned (stuck in a blocking call), normal

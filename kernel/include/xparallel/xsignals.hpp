@@ -10,8 +10,8 @@ namespace xparallel
     // thread, and unblocked only in the main thread while a cell runs, where Python's handlers run:
     // an interrupt raises KeyboardInterrupt and wakes a blocking call such as time.sleep. An
     // interrupt while idle is discarded; other signals that arrived while idle are handled when the
-    // next cell starts. Left alone: SIGTERM (ends the kernel when asked), SIGKILL/SIGSTOP, and the
-    // synchronous faults.
+    // next cell starts. SIGTERM is blocked everywhere too: one thread waits for it and shuts the
+    // kernel down (xlifetime.hpp). Left alone: SIGKILL/SIGSTOP and the synchronous faults.
 
     // Call first thing in main(), before Python starts: a process started in the background (a
     // Jupyter server run with `nohup ... &`, a service) hands its children SIGINT ignored, which
