@@ -121,6 +121,8 @@ class _DaskJob(ChunkedJob):
     def _submit_chunks(self, chunks: list[tuple[list, int]]) -> list["_Task"]:
         from .._dask_worker import run_chunk
 
+        # Items travel inside the task graph: the scheduler keeps them, so a task whose worker
+        # dies is rerun elsewhere with its items (scattered data would die with the worker).
         payloads = [pickle_items(chunk, first) for chunk, first in chunks]
         firsts = [first for _, first in chunks]
         keys = [f"{self._job_id}-{first}" for first in firsts]
@@ -324,7 +326,7 @@ class DaskBackend:
             workers = info.get("workers", {})
             threads = sum(w.get("nthreads", 0) for w in workers.values())
             memory = sum(w.get("memory_limit", 0) or 0 for w in workers.values()) / 2**30
-            names = ", ".join(_label(a, w.get("name")) for a, w in sorted(workers.items()))
+            names = ", ".join(sorted(_label(a, w.get("name")) for a, w in workers.items()))
             lines.append(f"dask cluster ({kind}): scheduler {info.get('address')} · "
                          f"{len(workers)} workers ({names}) · {threads} threads · "
                          f"{memory:.1f} GiB memory")
