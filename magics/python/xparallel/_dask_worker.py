@@ -17,7 +17,7 @@ _running: dict[str, set[int]] = {}
 _lock = threading.Lock()
 
 
-def run_chunk(job_id: str, key: bytes, spec: bytes, items: bytes, first_index: int,
+def run_chunk(items: bytes, first_index: int, *, job_id: str, spec_key: bytes, spec: bytes,
               stop_on_error: bool) -> tuple:
     """(worker address, pickled (results, errors), start, end, cpu, wait, stdout, stderr). The
     spec arrives once per worker (a scattered future) and the item function is built once per
@@ -30,7 +30,7 @@ def run_chunk(job_id: str, key: bytes, spec: bytes, items: bytes, first_index: i
         _running.setdefault(job_id, set()).add(ident)
     try:
         _, results, errors, start, end, cpu, wait, out, err = run_chunk_in_process(
-            key, spec, pickle.loads(items), first_index, stop_on_error, None)
+            spec_key, spec, pickle.loads(items), first_index, stop_on_error, None)
     finally:
         with _lock:
             threads = _running.get(job_id, set())

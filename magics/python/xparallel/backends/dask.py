@@ -16,7 +16,7 @@ import hashlib
 import itertools
 import logging
 import sys
-import threading
+import time
 import uuid
 from typing import Any
 
@@ -24,6 +24,8 @@ from ..transfer import pickle_items, unpickle_results
 from .base import BUSY, IDLE, BackendError, ChunkedJob, Work, default_workers
 
 CONNECT_SECONDS = 5.0
+SPECS_KEPT = 8
+TASK_SECONDS = 0.1  # a chunk's aimed duration on a dask worker
 _job_numbers = itertools.count(1)
 
 
@@ -59,8 +61,12 @@ class _DaskJob(ChunkedJob):
         super().__init__(items, len(addresses), chunksize, stop_on_error, total)
         from .chunks import ChunkSizer
 
-        self._sizer = ChunkSizer(threads, chunksize, total)  # every thread is a slot for a task
-        self._lookahead = 2 * threads + 1
+        # The engine's rule, every thread a slot; but a task costs the scheduler about a
+        # millisecond where an engine chunk costs microseconds, so chunks aim longer.
+        self._sizer = ChunkSizer(threads, chunksize, total, target_seconds=TASK_SECONDS)
+        # Tasks queued at the scheduler while the notebook collects: a worker that finishes one
+        # gets the next without waiting for the notebook (still a bounded look-ahead).
+        self._lookahead = 4 * threads + 2
         self._client = client
         self._index = {address: i for i, address in enumerate(addresses)}
         self.worker_names = [_label(a, info[a].get("name")) for a in addresses]
@@ -68,34 +74,90 @@ class _DaskJob(ChunkedJob):
         self._job_id = f"xparallel-{next(_job_numbers)}-{uuid.uuid4().hex[:8]}"
         spec = work.spec_bytes()
         self._key = hashlib.sha256(spec).digest()
-        # Once to every worker, not once per task; a worker that joins later fetches it from a peer.
-        self._spec = client.scatter(spec, broadcast=True, hash=False)
-        self._ready = threading.Event()
+        self._spec = backend.scattered_spec(client, self._key, spec)
         self._first_index: dict[str, int] = {}
+        # Results are fetched on the client's event loop as tasks finish (one fetch each, never a
+        # round trip from the notebook's main thread), and read from here without waiting.
+        from distributed import as_completed
 
-    def _submit_chunk(self, chunk: list, first_index: int) -> Any:
+        self._completed = as_completed(loop=client.loop, with_results=True, raise_errors=False)
+        self._arrived: dict[str, Any] = {}
+
+    def _feed(self) -> None:
+        """Chunks go to the scheduler in batches (one graph update for several tasks, as
+        client.map does), refilled when half the look-ahead has come back."""
+        if self._exhausted or self.finished or len(self._pending) > self._lookahead // 2:
+            return
+        chunks: list[tuple[list, int]] = []
+        dispatched = self._dispatched
+        while not self._exhausted and len(self._pending) + len(chunks) < self._lookahead:
+            chunk = []
+            for _ in range(self._sizer.next(dispatched)):
+                try:
+                    chunk.append(next(self._items))
+                except StopIteration:
+                    self._exhausted = True
+                    break
+                except BaseException as error:
+                    self.input_error = error  # the user's, not the backend's: raised as is
+                    self.cancel()
+                    raise
+            if not chunk:
+                break
+            chunks.append((chunk, dispatched))
+            dispatched += len(chunk)
+        if not chunks:
+            return
+        try:
+            tasks = self._submit_chunks(chunks)
+        except BaseException:
+            self.cancel()
+            raise
+        for task, (chunk, _) in zip(tasks, chunks):
+            self._pending[self._sequence] = task
+            self._sequence += 1
+            self._dispatched += len(chunk)
+
+    def _submit_chunks(self, chunks: list[tuple[list, int]]) -> list["_Task"]:
         from .._dask_worker import run_chunk
 
-        payload = pickle_items(chunk, first_index)
-        future = self._client.submit(run_chunk, self._job_id, self._key, self._spec, payload,
-                                     first_index, self._stop_on_error, pure=False,
-                                     key=f"{self._job_id}-{first_index}")
-        self._first_index[future.key] = first_index
-        future.add_done_callback(lambda _: self._ready.set())
-        return future
+        # Items travel inside the task graph: the scheduler keeps them, so a task whose worker
+        # dies is rerun elsewhere with its items (scattered data would die with the worker).
+        payloads = [pickle_items(chunk, first) for chunk, first in chunks]
+        firsts = [first for _, first in chunks]
+        keys = [f"{self._job_id}-{first}" for first in firsts]
+        futures = self._client.map(run_chunk, payloads, firsts, key=keys, pure=False,
+                                   job_id=self._job_id, spec_key=self._key, spec=self._spec,
+                                   stop_on_error=self._stop_on_error)
+        for future, first in zip(futures, firsts):
+            self._first_index[future.key] = first
+        self._completed.update(futures)
+        return [_Task(future, self) for future in futures]
 
-    def _wait(self, future: Any, timeout: float) -> None:
-        while not future.done() and self._ready.wait(timeout):
-            self._ready.clear()
-            return
+    def _drain(self) -> None:
+        for future, result in self._completed.next_batch(block=False):
+            self._arrived[future.key] = result
 
-    def _outcome(self, future: Any) -> tuple:
+    def _wait(self, task: "_Task", timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        condition = self._completed.thread_condition  # notified as each result arrives
+        while not task.done():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            with condition:
+                if not self._completed.has_ready():
+                    condition.wait(left)
+
+    def _outcome(self, task: "_Task") -> tuple:
+        future = task.future
         first_index = self._first_index.pop(future.key, 0)
-        if future.status == "error":
-            error = future.exception()
+        answer = self._arrived.pop(future.key)
+        if future.status == "error" or isinstance(answer, BaseException):
+            error = answer if isinstance(answer, BaseException) else future.exception()
             raise BackendError(f"dask could not run the items from {first_index}: "
                                f"{type(error).__name__}: {error}")
-        address, pickled, start, end, cpu, wait, out, err = future.result()
+        address, pickled, start, end, cpu, wait, out, err = answer
         results, errors = unpickle_results(pickled, first_index)
         return (self._worker(address), results, errors, start, end, cpu, wait, out, err)
 
@@ -124,7 +186,7 @@ class _DaskJob(ChunkedJob):
         if self.cancelled:
             return
         self.cancelled = True
-        pending = list(self._pending.values())
+        pending = [task.future for task in self._pending.values()]
         try:
             if pending:
                 self._client.cancel(pending)
@@ -142,9 +204,30 @@ class _DaskJob(ChunkedJob):
             pass
 
     def _close(self) -> None:
-        spec, self._spec = self._spec, None
-        if spec is not None:
-            spec.release()
+        self._completed.clear()
+        self._arrived.clear()
+
+
+class _Task:
+    """A chunk's task, done for the job once its result has arrived (not merely finished)."""
+
+    __slots__ = ("future", "_job")
+
+    def __init__(self, future: Any, job: _DaskJob) -> None:
+        self.future = future
+        self._job = job
+
+    def done(self) -> bool:
+        key = self.future.key
+        if key not in self._job._arrived:
+            self._job._drain()
+        return key in self._job._arrived
+
+    def cancel(self) -> bool:
+        return self.future.cancel()
+
+    def cancelled(self) -> bool:
+        return self.future.cancelled()
 
 
 class DaskBackend:
@@ -152,6 +235,7 @@ class DaskBackend:
     noun = "dask workers"
 
     def __init__(self) -> None:
+        self._specs: dict[tuple[int, bytes], Any] = {}  # (client, spec key) -> scattered spec
         self._clients: dict[str, Any] = {}   # --scheduler ADDRESS -> client
         self._cluster: Any = None            # the embedded LocalCluster
         self._local: Any = None              # its client
@@ -198,9 +282,24 @@ class DaskBackend:
             self._local.wait_for_workers(workers, timeout=60)
         return self._local
 
+    def scattered_spec(self, client: Any, key: bytes, spec: bytes) -> Any:
+        """The cell's spec on every worker: scattered once per cell (rerunning a cell reuses it),
+        not once per task; a worker that joins later fetches it from a peer. The last few are
+        kept."""
+        slot = (id(client), key)
+        future = self._specs.pop(slot, None)
+        if future is None or future.status != "finished":
+            future = client.scatter(spec, broadcast=True, hash=False)
+        self._specs[slot] = future
+        while len(self._specs) > SPECS_KEPT:
+            self._specs.pop(next(iter(self._specs))).release()
+        return future
+
     def close_local(self) -> bool:
         """Closes the embedded LocalCluster, if this kernel started one."""
         client, cluster = self._local, self._cluster
+        if client is not None:
+            self._specs = {slot: f for slot, f in self._specs.items() if slot[0] != id(client)}
         self._local = self._cluster = None
         for thing in (client, cluster):
             if thing is not None:
@@ -227,7 +326,7 @@ class DaskBackend:
             workers = info.get("workers", {})
             threads = sum(w.get("nthreads", 0) for w in workers.values())
             memory = sum(w.get("memory_limit", 0) or 0 for w in workers.values()) / 2**30
-            names = ", ".join(_label(a, w.get("name")) for a, w in sorted(workers.items()))
+            names = ", ".join(sorted(_label(a, w.get("name")) for a, w in workers.items()))
             lines.append(f"dask cluster ({kind}): scheduler {info.get('address')} · "
                          f"{len(workers)} workers ({names}) · {threads} threads · "
                          f"{memory:.1f} GiB memory")
