@@ -22,6 +22,9 @@ def venv(source_copy, tmp_path_factory):
     # --no-index: dependencies come from the distribution (the venv sees them); nothing is fetched.
     result = run([python, "-m", "pip", "install", "--no-build-isolation", "--no-index", source_copy],
                  timeout=1500)
+    # The environment's own IPython kernel, as its users make it: the distribution's `python3`
+    # kernelspec names /usr/bin/python3, which does not see this environment.
+    run([python, "-m", "ipykernel", "install", "--sys-prefix"], timeout=60)
     return path, python, result.stdout
 
 
@@ -82,7 +85,10 @@ def test_the_kernel_runs_on_the_environment(venv, source_copy):
 
 
 def test_the_magic_tests_pass_in_a_stock_ipykernel_of_the_environment(venv, source_copy):
-    _, python, _ = venv
+    path, python, _ = venv
+    spec = json.loads(run([python, "-m", "jupyter_client.kernelspecapp", "list", "--json"],
+                          timeout=60).stdout)["kernelspecs"]["python3"]
+    assert spec["spec"]["argv"][0] == str(python), spec
     out = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/magic", "-k", "ipykernel"],
               timeout=900, cwd=source_copy).stdout
     assert passed_count(out) >= 20, out[-3000:]
