@@ -1,5 +1,6 @@
-"""A real Jupyter Notebook 7 on 127.0.0.1 with the xparallel kernel, driven by headless Chromium:
-the per-worker bars are on the page and moving while a %%parallel cell runs."""
+"""A real Jupyter Notebook 7 and a real JupyterLab 4 on 127.0.0.1 with the xparallel kernel, driven
+by headless Chromium: the per-worker bars are on the page, drawn with real height, and moving while a
+%%parallel cell runs."""
 
 from __future__ import annotations
 
@@ -42,9 +43,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("notebooks")
+# Each front end: the module that serves it and the page that opens a notebook in it.
+FRONT_ENDS = {"notebook": ("notebook", "notebooks"), "jupyterlab": ("jupyterlab", "lab/tree")}
+
+
+@pytest.fixture(scope="module", params=sorted(FRONT_ENDS))
+def server(request, tmp_path_factory):
+    module, page = FRONT_ENDS[request.param]
+    root = tmp_path_factory.mktemp(request.param)
     notebook = {"cells": [{"cell_type": "code", "id": "warm-up", "metadata": {}, "source": WARM_UP,
                            "outputs": [], "execution_count": None},
                           {"cell_type": "code", "id": "run-me", "metadata": {}, "source": CELL,
@@ -56,7 +62,7 @@ def server(tmp_path_factory):
     port, token = free_port(), secrets.token_hex(16)
     log = open(root / "server.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "notebook", "--no-browser", "--allow-root",
+        [sys.executable, "-m", module, "--no-browser", "--allow-root",
          "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
          f"--ServerApp.root_dir={root}"], stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -69,7 +75,7 @@ def server(tmp_path_factory):
     else:
         process.kill()
         pytest.fail("Jupyter did not start: " + (root / "server.log").read_text())
-    yield f"http://127.0.0.1:{port}", token, root
+    yield f"http://127.0.0.1:{port}/{page}", token, request.param
     process.terminate()
     process.wait(timeout=20)
 
@@ -124,8 +130,8 @@ def bar_widths(driver) -> dict[str, float]:
 
 
 def test_worker_bars_are_drawn_and_move_while_the_cell_runs(server, browser):
-    url, token, root = server
-    browser.get(f"{url}/notebooks/bars.ipynb?token={token}")
+    url, token, front_end = server
+    browser.get(f"{url}/bars.ipynb?token={token}")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # kernel started and idle
         status = browser.execute_script(
@@ -161,7 +167,7 @@ def test_worker_bars_are_drawn_and_move_while_the_cell_runs(server, browser):
         time.sleep(0.25)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     time.sleep(0.5)
-    browser.save_screenshot(str(ARTIFACTS / "notebook-progress-bars.png"))
+    browser.save_screenshot(str(ARTIFACTS / f"{front_end}-progress-bars.png"))
 
     assert samples, "no per-worker bars appeared: " + page_summary(browser)
     running = [s for s in samples if s["all"] < 0.999]
