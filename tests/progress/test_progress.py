@@ -72,9 +72,8 @@ def test_worker_bars_update_live_before_the_reply(widget_kernel):
     assert values["all"][-1][1] == 16
 
     cores = value(kc, "round(_parallel.cores_used, 2)")
-    summaries = [m["content"]["data"]["state"]["value"] for m in run.of_type("comm_msg")
-                 if "cores used" in str(m["content"]["data"].get("state", {}).get("value", ""))]
-    assert summaries and f"cores used {cores:.2f}" in summaries[-1]
+    finals = run.of_type("update_display_data")
+    assert len(finals) == 1 and f"cores used {cores:.2f}" in finals[0]["content"]["data"]["text/html"]
     assert "text/plain" not in run.stdout  # no widget reprs spilled as text
 
 
@@ -101,7 +100,8 @@ def test_without_a_widget_front_end_the_same_facts_come_as_text():
         assert run.status == "ok"
         assert not run.of_type("comm_open")
         summary, *workers = [line for line in run.stdout.splitlines() if line.strip()]
-        assert re.match(r"16 items in [\d.]+ s on 2 interpreters · cores used [\d.]+ · speedup", summary)
+        assert re.match(r"16 items in [\d.]+ s on 2 interpreters · cores used [\d.]+ · speedup ≈ "
+                        r"[\d.]+× \(estimate; --compare measures it\)", summary)
         assert [w.split(":")[0].strip() for w in workers] == ["w1", "w2"]
         counts = [int(w.split(":")[1].split()[0]) for w in workers]
         assert sum(counts) == 16
@@ -134,3 +134,92 @@ def test_a_second_front_end_connection_still_gets_widget_state(widget_kernel):
             assert content["data"]["states"]  # the widgets of the earlier cells
             return
     pytest.fail("ipywidgets never answered the second connection's request_states")
+
+
+def comm_ids_opened(run) -> set[str]:
+    return {m["content"]["comm_id"] for m in run.of_type("comm_open")}
+
+
+def test_the_run_ends_as_static_html_and_text_with_its_comms_closed(widget_kernel):
+    _, kc = widget_kernel
+    run = execute(kc, CELL)
+    assert run.status == "ok"
+    shown = [m for m in run.of_type("display_data")
+             if "application/vnd.jupyter.widget-view+json" in m["content"]["data"]]
+    assert len(shown) == 1
+    display_id = shown[0]["content"]["transient"]["display_id"]
+    [final] = run.of_type("update_display_data")
+    assert final["content"]["transient"]["display_id"] == display_id  # replaces it in place
+    data = final["content"]["data"]
+    assert set(data) == {"text/html", "text/plain"}  # no widget left in the saved output
+    summary = value(kc, "_parallel.summary()")
+    for text in (data["text/html"], data["text/plain"]):
+        assert "16 / 16 items" in text and "w1" in text and "w2" in text
+        assert "VBox" not in text and "model" not in text
+    assert "xparallel-progress" in data["text/html"]
+    assert summary in data["text/plain"]
+    assert "█" * 30 in data["text/plain"]  # the final overall bar, full, drawn in text
+    closed = {m["content"]["comm_id"] for m in run.of_type("comm_close")}
+    assert comm_ids_opened(run) <= closed
+
+
+def test_widgets_do_not_accumulate_in_the_kernel(widget_kernel):
+    _, kc = widget_kernel
+    execute(kc, "import ipywidgets")
+    before = value(kc, "len(ipywidgets.Widget.widgets)")
+    for _ in range(4):
+        assert execute(kc, CELL.replace("range(16)", "range(4)")).status == "ok"
+    assert value(kc, "len(ipywidgets.Widget.widgets)") == before
+
+
+def bar_values(run) -> dict[str, list[tuple[int, int]]]:
+    """(value, max) of every worker bar and the overall bar, in the order they were sent."""
+    states = widget_states(run)
+    names = {cid: s["description"] for cid, s in states.items()
+             if s.get("_model_name") == "IntProgressModel"}
+    seen: dict[str, list[tuple[int, int]]] = {name: [] for name in names.values()}
+    current = {cid: (states[cid]["value"], states[cid]["max"]) for cid in names}
+    for m in run.of_type("comm_msg"):
+        cid = m["content"]["comm_id"]
+        state = m["content"]["data"].get("state", {})
+        if cid in names and ("value" in state or "max" in state):
+            current[cid] = (state.get("value", current[cid][0]), state.get("max", current[cid][1]))
+            seen[names[cid]].append(current[cid])
+    return seen
+
+
+def test_with_an_unknown_total_no_bar_looks_finished_during_the_run(widget_kernel):
+    _, kc = widget_kernel
+    run = execute(kc, "%%parallel -b interpreters -w 2 --chunksize 1\n"
+                      "import time\n"
+                      "r = [time.sleep(0.1) or x for x in (i for i in range(16))]")
+    assert run.status == "ok"
+    seen = bar_values(run)
+    assert {"all", "w1", "w2"} <= set(seen)
+    for name, values in seen.items():
+        assert len(values) >= 2, (name, values)
+        assert all(value < maximum for value, maximum in values), (name, values)
+    [final] = run.of_type("update_display_data")
+    assert "16 items ·" in final["content"]["data"]["text/plain"]
+    assert "█" * 30 in final["content"]["data"]["text/plain"]
+
+
+def test_a_finished_worker_shows_a_full_bar(widget_kernel):
+    # One slow item: the other worker finishes the 9 quick ones while it runs. That worker's bar
+    # is full while the cell still runs (not a share of a fair split), and in the final rendering.
+    _, kc = widget_kernel
+    run = execute(kc, "%%parallel -b interpreters -w 2 --chunksize 1\n"
+                      "import time\n"
+                      "r = [time.sleep(2.0 if x == 0 else 0.05) or x for x in range(10)]")
+    assert run.status == "ok"
+    seen = bar_values(run)
+    fast = next(name for name in ("w1", "w2") if seen[name] and seen[name][-1][0] == 9)
+    assert (9, 9) in seen[fast], seen[fast]
+    lines = run.of_type("update_display_data")[0]["content"]["data"]["text/plain"].splitlines()
+    workers = [line for line in lines if line.startswith(("w1", "w2"))]
+    assert len(workers) == 2
+    for line in workers:
+        assert "|" + "█" * 30 + "|" in line, lines
+        assert "done · CPU" in line and "of the wall time" in line
+    text = "\n".join(workers)
+    assert "1 item ·" in text and "9 items ·" in text
