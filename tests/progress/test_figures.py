@@ -126,7 +126,7 @@ def test_compare_table_and_report_agree(kernel):
     rows = value(kernel, "[(r['backend'], round(r['speedup'], 6), round(r['cores_used'], 6)) "
                          "for r in _parallel.comparison]")
     final = dict((name, (s, c)) for name, s, c in rows)["interpreters"]
-    assert value(kernel, "(round(_parallel.speedup, 6), round(_parallel.cores_used, 6))") == list(final)
+    assert value(kernel, "(round(_parallel.speedup, 6), round(_parallel.cores_used, 6))") == tuple(final)
     summary = value(kernel, "_parallel.summary()")
     assert "measured against a serial run" in summary
     assert f"speedup {final[0]:.2f}×" in summary and f"cores used {final[1]:.2f}" in summary

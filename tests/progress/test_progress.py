@@ -68,8 +68,12 @@ def test_worker_bars_update_live_before_the_reply(widget_kernel):
     assert len(times) <= (times[-1] - times[0]) * 12 + 3
 
     per_worker = value(kc, "[sum(1 for rec in _parallel.records if rec[1] == w) for w in (1, 2)]")
-    assert [values["w1"][-1][1], values["w2"][-1][1]] == per_worker
-    assert values["all"][-1][1] == 16
+    assert values["w1"][-1][1] <= per_worker[0] and values["w2"][-1][1] <= per_worker[1]
+    # The end state is drawn once, in the static rendering that replaces the widgets.
+    final = run.of_type("update_display_data")[0]["content"]["data"]["text/plain"]
+    for number, count in zip((1, 2), per_worker):
+        assert re.search(rf"^w{number} +\|.*\| {count} items · done", final, re.M), final
+    assert "16 / 16 items" in final
 
     cores = value(kc, "round(_parallel.cores_used, 2)")
     finals = run.of_type("update_display_data")
@@ -82,15 +86,12 @@ def test_failed_workers_are_marked(widget_kernel):
     run = execute(kc, "%%parallel -b interpreters -w 2 --chunksize 1 --errors skip\n"
                       "r = [1 // (x - 5) for x in range(10)]")
     assert run.status == "ok"
-    styles = {}
-    bars = {cid: s for cid, s in widget_states(run).items() if s.get("_model_name") == "IntProgressModel"}
-    for m in run.of_type("comm_msg"):
-        state = m["content"]["data"].get("state", {})
-        if m["content"]["comm_id"] in bars and "bar_style" in state:
-            styles[bars[m["content"]["comm_id"]]["description"]] = state["bar_style"]
     failed_worker = value(kc, "_parallel.errors[0].worker")
-    assert styles[f"w{failed_worker}"] == "danger"
-    assert styles["all"] == "success" or styles["all"] == "danger"
+    final = run.of_type("update_display_data")[0]["content"]["data"]
+    [line] = [l for l in final["text/plain"].splitlines() if l.startswith(f"w{failed_worker} ")]
+    assert "· failed ·" in line
+    assert "1 failed" in final["text/plain"]
+    assert final["text/html"].count("#e53935") >= 2  # the failed worker's bar and the overall one
 
 
 def test_without_a_widget_front_end_the_same_facts_come_as_text():
@@ -115,6 +116,8 @@ def test_a_second_front_end_connection_still_gets_widget_state(widget_kernel):
     # ipywidgets answers each connection's control comm (e.g. a reloaded page): after xparallel
     # has seen the first, the second must still reach ipywidgets and get its reply.
     _, kc = widget_kernel
+    # The user's own widgets live on (xparallel closes only its progress widgets after a run).
+    execute(kc, "import ipywidgets\nkept = ipywidgets.IntSlider(value=3)")
     comm_id = uuid.uuid4().hex
     kc.shell_channel.send(kc.session.msg("comm_open", {
         "comm_id": comm_id, "target_name": "jupyter.widget.control", "data": {}},
@@ -131,7 +134,7 @@ def test_a_second_front_end_connection_still_gets_widget_state(widget_kernel):
         content = message["content"]
         if message["msg_type"] == "comm_msg" and content.get("comm_id") == comm_id:
             assert content["data"]["method"] == "update_states"
-            assert content["data"]["states"]  # the widgets of the earlier cells
+            assert content["data"]["states"]  # the widgets that are alive
             return
     pytest.fail("ipywidgets never answered the second connection's request_states")
 
@@ -205,21 +208,21 @@ def test_with_an_unknown_total_no_bar_looks_finished_during_the_run(widget_kerne
 
 
 def test_a_finished_worker_shows_a_full_bar(widget_kernel):
-    # One slow item: the other worker finishes the 9 quick ones while it runs. That worker's bar
-    # is full while the cell still runs (not a share of a fair split), and in the final rendering.
+    # The last item is slow: the other worker runs out of items while it runs. That worker's bar
+    # is full while the cell still runs (its own items, not a share of a fair split), and both
+    # are full in the final rendering.
     _, kc = widget_kernel
     run = execute(kc, "%%parallel -b interpreters -w 2 --chunksize 1\n"
                       "import time\n"
-                      "r = [time.sleep(2.0 if x == 0 else 0.05) or x for x in range(10)]")
+                      "r = [time.sleep(2.0 if x == 9 else 0.05) or x for x in range(10)]")
     assert run.status == "ok"
+    slow = value(kc, "[row[0] for row in _parallel.timeline if row[1] == 9][0]")
+    fast = f"w{3 - slow}"
     seen = bar_values(run)
-    fast = next(name for name in ("w1", "w2") if seen[name] and seen[name][-1][0] == 9)
-    assert (9, 9) in seen[fast], seen[fast]
+    assert any(v == m and v > 0 for v, m in seen[fast]), seen
     lines = run.of_type("update_display_data")[0]["content"]["data"]["text/plain"].splitlines()
     workers = [line for line in lines if line.startswith(("w1", "w2"))]
     assert len(workers) == 2
     for line in workers:
         assert "|" + "█" * 30 + "|" in line, lines
         assert "done · CPU" in line and "of the wall time" in line
-    text = "\n".join(workers)
-    assert "1 item ·" in text and "9 items ·" in text
