@@ -168,11 +168,17 @@ def test_the_run_ends_as_static_html_and_text_with_its_comms_closed(widget_kerne
 
 def test_widgets_do_not_accumulate_in_the_kernel(widget_kernel):
     _, kc = widget_kernel
-    execute(kc, "import ipywidgets")
-    before = value(kc, "len(ipywidgets.Widget.widgets)")
+    execute(kc, "import gc, ipywidgets\n"
+                "def alive():\n"
+                "    gc.collect()\n"
+                "    kinds = ('IntProgress', 'VBox', 'Comm')\n"
+                "    return [len(ipywidgets.Widget.widgets)] + [\n"
+                "        sum(type(o).__name__ == kind for o in gc.get_objects()) for kind in kinds]")
+    assert execute(kc, CELL.replace("range(16)", "range(4)")).status == "ok"
+    before = value(kc, "alive()")
     for _ in range(4):
         assert execute(kc, CELL.replace("range(16)", "range(4)")).status == "ok"
-    assert value(kc, "len(ipywidgets.Widget.widgets)") == before
+    assert value(kc, "alive()") == before  # widgets, and their closed comms, are let go
 
 
 def bar_values(run) -> dict[str, list[tuple[int, int]]]:

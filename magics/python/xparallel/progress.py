@@ -247,4 +247,14 @@ class WidgetProgress(Progress):
 
             publish_display_data(static)
         for widget in _widget_tree(self.box):
-            widget.close()
+            _close(widget)
+
+
+def _close(widget: Any) -> None:
+    """Closes the widget's comm and lets go of it: a closed comm that something still holds
+    (a kernel's comm registry) must not keep the widget, its state and its callbacks alive."""
+    comm = getattr(widget, "comm", None)
+    widget.close()
+    if comm is not None:
+        comm.on_msg(None)
+        comm.on_close(None)
