@@ -44,6 +44,14 @@ def test_threads_on_pure_python_show_no_speedup():
     assert gil.speedup <= gil.cores_used
 
 
+def test_a_computing_run_on_a_loaded_machine_is_not_taken_for_waiting():
+    # One worker that got half a core: it computed, and waited for a core the other half.
+    loaded = report("interpreters", 1, 2.0, [(1, 0, 4, 0.0, 2.0, 1.0)],
+                    usage=Usage(cpu=1.0, wall=2.0, wait=1.0))
+    assert loaded.computed
+    assert loaded.speedup == pytest.approx(0.5)  # its work per second of wall, no more
+
+
 def test_waiting_runs_estimate_from_the_items_time_capped_by_the_workers():
     io = report("threads", 4, 1.0, [(w, 0, 4, 0.0, 1.0, 0.01, 0.0) for w in (1, 2, 3, 4)],
                 usage=Usage(cpu=0.05, wall=1.0))

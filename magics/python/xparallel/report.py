@@ -66,7 +66,7 @@ def _cell_frames(formatted: str) -> str:
 
 NOUNS = {"interpreters": ("interpreter", "interpreters"), "threads": ("thread", "threads"),
          "processes": ("process", "processes"), "dask": ("dask worker", "dask workers")}
-COMPUTE_BOUND = 0.5   # cores used at or above this: the run computed rather than waited
+COMPUTE_BOUND = 0.5   # (CPU + waits for a core) / wall at or above this: the run computed
 
 
 def plural(count: int, one: str, many: str | None = None) -> str:
@@ -139,16 +139,24 @@ class ParallelReport:
         return sum(max(0.0, row[4] - row[3] - row_wait(row)) for row in self.timeline)
 
     @property
+    def computed(self) -> bool:
+        """Whether the run computed rather than waited: its process tree was on a core, or
+        runnable and waiting for one, at least half of the wall time."""
+        waited = self.usage.wait if self.usage is not None else self.wait
+        return self.wall > 0 and (self.cpu + waited) / self.wall >= COMPUTE_BOUND
+
+    @property
     def serial_estimate(self) -> float:
-        """What the items would take one after another on this machine, for runs without a
-        measured serial baseline. When the run computed (cores used ≥ 0.5), a serial run would
-        need at least its CPU time and the chunks' wall time includes waits for a lock (the GIL
-        with threads) or for threads the item started: the smaller of the two. When the run
-        mostly waited (I/O, sleeps), the items' own time. Never more than `workers` × wall."""
+        """What the items would take one after another, for runs without a measured serial
+        baseline. A run that computed needs at least its CPU time serially, and its chunks' wall
+        time also holds waits for a lock (the GIL with threads) or for threads an item started:
+        the smaller of the two. A run that mostly waited (I/O, sleeps): the items' own time.
+        Time spent waiting for a core is never counted, and the estimate never exceeds what
+        `workers` could have done in the wall time."""
         if self.wall <= 0:
             return 0.0
         spent = self.items_time
-        if self.cores_used >= COMPUTE_BOUND:
+        if self.computed:
             spent = min(spent, self.cpu)
         return min(spent, self.wall * max(1, self.workers))
 
