@@ -159,3 +159,15 @@ def test_reports_from_real_runs_agree_once_compared(kernel):
         assert "measured against a serial run" in summary
         assert f"speedup {row['speedup']:.2f}×" in summary
         assert f"cores used {row['cores_used']:.2f}" in summary
+
+
+def test_a_silent_progress_measures_the_run_and_prints_nothing(capsys):
+    from xparallel.progress import make_progress
+
+    progress = make_progress("threads", 2, 4, "", quiet=False, silent=True)
+    progress.start(None)
+    sum(i * i for i in range(200_000))
+    run = report("threads", 2, 0.1, [(1, 0, 4, 0.0, 0.1, 0.05)])
+    progress.finish(None, run)
+    assert capsys.readouterr().out == ""
+    assert run.usage is not None and run.usage.cpu > 0

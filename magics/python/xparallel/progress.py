@@ -30,7 +30,11 @@ _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
 def make_progress(backend: str, workers: int, total: int | None, reason: str,
-                  quiet: bool) -> "Progress":
+                  quiet: bool, silent: bool = False) -> "Progress":
+    """`quiet`: the summary line only; `silent`: nothing shown (a run inside --compare, whose
+    table and final summary come after every backend ran), the run still measured."""
+    if silent:
+        return SilentProgress(backend, workers, total, reason)
     if quiet:
         return Progress(backend, workers, total, reason)
     if widgets_wanted():
@@ -173,6 +177,11 @@ class Progress:
     def finish(self, job: Any, report: Any) -> None:
         self.measure(report)
         print(report.summary(), file=sys.stdout)
+
+
+class SilentProgress(Progress):
+    def finish(self, job: Any, report: Any) -> None:
+        self.measure(report)
 
 
 class TextProgress(Progress):
