@@ -257,7 +257,7 @@ def test_exploring_data(run_teaching):
     no_errors(nb)
     no_widget_outputs(nb)
     text = text_of(nb)
-    documents = max(40, int(2000 * SCALE))
+    documents = max(40, int(3500 * SCALE))
     top = re.search(rf"documents: {documents} · most frequent words overall: (\[.*\])", text).group(1)
     assert len(ast.literal_eval(top)) == 5
     assert re.search(r"serial [\d.]+ s, 2 interpreters: [\d.]+ s: measured speedup", text)
