@@ -68,13 +68,16 @@ def test_worker_bars_update_live_before_the_reply(widget_kernel):
     assert len(times) <= (times[-1] - times[0]) * 12 + 3
 
     per_worker = value(kc, "[sum(1 for rec in _parallel.records if rec[1] == w) for w in (1, 2)]")
-    assert [values["w1"][-1][1], values["w2"][-1][1]] == per_worker
-    assert values["all"][-1][1] == 16
+    assert values["w1"][-1][1] <= per_worker[0] and values["w2"][-1][1] <= per_worker[1]
+    # The end state is drawn once, in the static rendering that replaces the widgets.
+    final = run.of_type("update_display_data")[0]["content"]["data"]["text/plain"]
+    for number, count in zip((1, 2), per_worker):
+        assert re.search(rf"^w{number} +\|.*\| {count} items · done", final, re.M), final
+    assert "16 / 16 items" in final
 
     cores = value(kc, "round(_parallel.cores_used, 2)")
-    summaries = [m["content"]["data"]["state"]["value"] for m in run.of_type("comm_msg")
-                 if "cores used" in str(m["content"]["data"].get("state", {}).get("value", ""))]
-    assert summaries and f"cores used {cores:.2f}" in summaries[-1]
+    finals = run.of_type("update_display_data")
+    assert len(finals) == 1 and f"cores used {cores:.2f}" in finals[0]["content"]["data"]["text/html"]
     assert "text/plain" not in run.stdout  # no widget reprs spilled as text
 
 
@@ -83,15 +86,12 @@ def test_failed_workers_are_marked(widget_kernel):
     run = execute(kc, "%%parallel -b interpreters -w 2 --chunksize 1 --errors skip\n"
                       "r = [1 // (x - 5) for x in range(10)]")
     assert run.status == "ok"
-    styles = {}
-    bars = {cid: s for cid, s in widget_states(run).items() if s.get("_model_name") == "IntProgressModel"}
-    for m in run.of_type("comm_msg"):
-        state = m["content"]["data"].get("state", {})
-        if m["content"]["comm_id"] in bars and "bar_style" in state:
-            styles[bars[m["content"]["comm_id"]]["description"]] = state["bar_style"]
     failed_worker = value(kc, "_parallel.errors[0].worker")
-    assert styles[f"w{failed_worker}"] == "danger"
-    assert styles["all"] == "success" or styles["all"] == "danger"
+    final = run.of_type("update_display_data")[0]["content"]["data"]
+    [line] = [l for l in final["text/plain"].splitlines() if l.startswith(f"w{failed_worker} ")]
+    assert "· failed ·" in line
+    assert "1 failed" in final["text/plain"]
+    assert final["text/html"].count("#e53935") >= 2  # the failed worker's bar and the overall one
 
 
 def test_without_a_widget_front_end_the_same_facts_come_as_text():
@@ -101,7 +101,8 @@ def test_without_a_widget_front_end_the_same_facts_come_as_text():
         assert run.status == "ok"
         assert not run.of_type("comm_open")
         summary, *workers = [line for line in run.stdout.splitlines() if line.strip()]
-        assert re.match(r"16 items in [\d.]+ s on 2 interpreters · cores used [\d.]+ · speedup", summary)
+        assert re.match(r"16 items in [\d.]+ s on 2 interpreters · cores used [\d.]+ · speedup ≈ "
+                        r"[\d.]+× \(estimate; --compare measures it\)", summary)
         assert [w.split(":")[0].strip() for w in workers] == ["w1", "w2"]
         counts = [int(w.split(":")[1].split()[0]) for w in workers]
         assert sum(counts) == 16
@@ -115,6 +116,8 @@ def test_a_second_front_end_connection_still_gets_widget_state(widget_kernel):
     # ipywidgets answers each connection's control comm (e.g. a reloaded page): after xparallel
     # has seen the first, the second must still reach ipywidgets and get its reply.
     _, kc = widget_kernel
+    # The user's own widgets live on (xparallel closes only its progress widgets after a run).
+    execute(kc, "import ipywidgets\nkept = ipywidgets.IntSlider(value=3)")
     comm_id = uuid.uuid4().hex
     kc.shell_channel.send(kc.session.msg("comm_open", {
         "comm_id": comm_id, "target_name": "jupyter.widget.control", "data": {}},
@@ -131,6 +134,101 @@ def test_a_second_front_end_connection_still_gets_widget_state(widget_kernel):
         content = message["content"]
         if message["msg_type"] == "comm_msg" and content.get("comm_id") == comm_id:
             assert content["data"]["method"] == "update_states"
-            assert content["data"]["states"]  # the widgets of the earlier cells
+            assert content["data"]["states"]  # the widgets that are alive
             return
     pytest.fail("ipywidgets never answered the second connection's request_states")
+
+
+def comm_ids_opened(run) -> set[str]:
+    return {m["content"]["comm_id"] for m in run.of_type("comm_open")}
+
+
+def test_the_run_ends_as_static_html_and_text_with_its_comms_closed(widget_kernel):
+    _, kc = widget_kernel
+    run = execute(kc, CELL)
+    assert run.status == "ok"
+    shown = [m for m in run.of_type("display_data")
+             if "application/vnd.jupyter.widget-view+json" in m["content"]["data"]]
+    assert len(shown) == 1
+    display_id = shown[0]["content"]["transient"]["display_id"]
+    [final] = run.of_type("update_display_data")
+    assert final["content"]["transient"]["display_id"] == display_id  # replaces it in place
+    data = final["content"]["data"]
+    assert set(data) == {"text/html", "text/plain"}  # no widget left in the saved output
+    summary = value(kc, "_parallel.summary()")
+    for text in (data["text/html"], data["text/plain"]):
+        assert "16 / 16 items" in text and "w1" in text and "w2" in text
+        assert "VBox" not in text and "model" not in text
+    assert "xparallel-progress" in data["text/html"]
+    assert summary in data["text/plain"]
+    assert "█" * 30 in data["text/plain"]  # the final overall bar, full, drawn in text
+    closed = {m["content"]["comm_id"] for m in run.of_type("comm_close")}
+    assert comm_ids_opened(run) <= closed
+
+
+def test_widgets_do_not_accumulate_in_the_kernel(widget_kernel):
+    _, kc = widget_kernel
+    execute(kc, "import gc, ipywidgets\n"
+                "def alive():\n"
+                "    gc.collect()\n"
+                "    kinds = ('IntProgress', 'VBox', 'Comm')\n"
+                "    return [len(ipywidgets.Widget.widgets)] + [\n"
+                "        sum(type(o).__name__ == kind for o in gc.get_objects()) for kind in kinds]")
+    assert execute(kc, CELL.replace("range(16)", "range(4)")).status == "ok"
+    before = value(kc, "alive()")
+    for _ in range(4):
+        assert execute(kc, CELL.replace("range(16)", "range(4)")).status == "ok"
+    assert value(kc, "alive()") == before  # widgets, and their closed comms, are let go
+
+
+def bar_values(run) -> dict[str, list[tuple[int, int]]]:
+    """(value, max) of every worker bar and the overall bar, in the order they were sent."""
+    states = widget_states(run)
+    names = {cid: s["description"] for cid, s in states.items()
+             if s.get("_model_name") == "IntProgressModel"}
+    seen: dict[str, list[tuple[int, int]]] = {name: [] for name in names.values()}
+    current = {cid: (states[cid]["value"], states[cid]["max"]) for cid in names}
+    for m in run.of_type("comm_msg"):
+        cid = m["content"]["comm_id"]
+        state = m["content"]["data"].get("state", {})
+        if cid in names and ("value" in state or "max" in state):
+            current[cid] = (state.get("value", current[cid][0]), state.get("max", current[cid][1]))
+            seen[names[cid]].append(current[cid])
+    return seen
+
+
+def test_with_an_unknown_total_no_bar_looks_finished_during_the_run(widget_kernel):
+    _, kc = widget_kernel
+    run = execute(kc, "%%parallel -b interpreters -w 2 --chunksize 1\n"
+                      "import time\n"
+                      "r = [time.sleep(0.1) or x for x in (i for i in range(16))]")
+    assert run.status == "ok"
+    seen = bar_values(run)
+    assert {"all", "w1", "w2"} <= set(seen)
+    for name, values in seen.items():
+        assert len(values) >= 2, (name, values)
+        assert all(value < maximum for value, maximum in values), (name, values)
+    [final] = run.of_type("update_display_data")
+    assert "16 items ·" in final["content"]["data"]["text/plain"]
+    assert "█" * 30 in final["content"]["data"]["text/plain"]
+
+
+def test_a_finished_worker_shows_a_full_bar(widget_kernel):
+    # The last item is slow: the other worker runs out of items while it runs. That worker's bar
+    # is full while the cell still runs (its own items, not a share of a fair split), and both
+    # are full in the final rendering.
+    _, kc = widget_kernel
+    run = execute(kc, "%%parallel -b interpreters -w 2 --chunksize 1\n"
+                      "import time\n"
+                      "r = [time.sleep(2.0 if x == 9 else 0.05) or x for x in range(10)]")
+    assert run.status == "ok"
+    slow = value(kc, "[row[0] for row in _parallel.timeline if row[1] == 9][0]")
+    fast = f"w{3 - slow}"
+    seen = bar_values(run)
+    assert any(v == m and v > 0 for v, m in seen[fast]), seen
+    lines = run.of_type("update_display_data")[0]["content"]["data"]["text/plain"].splitlines()
+    workers = [line for line in lines if line.startswith(("w1", "w2"))]
+    assert len(workers) == 2
+    for line in workers:
+        assert "|" + "█" * 30 + "|" in line, lines
+        assert "done · CPU" in line and "of the wall time" in line

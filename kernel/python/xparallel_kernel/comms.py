@@ -25,6 +25,14 @@ class Comm(BaseComm):
     def _bind(self, xcomm: Any) -> None:
         xcomm.set_handlers(self.handle_msg, self.handle_close)
 
+    def close(self, *args: Any, **kwargs: Any) -> None:
+        super().close(*args, **kwargs)
+        if self._xcomm is not None:
+            # The C++ comm holds our bound handlers, a cycle Python's collector cannot see
+            # through: without this, every closed comm (and what its handlers reach) stays.
+            self._xcomm.set_handlers(None, None)
+            self._xcomm = None
+
     def publish_msg(self, msg_type: str, data: Any = None, metadata: Any = None,
                     buffers: Any = None, **keys: Any) -> None:
         if msg_type not in _MESSAGE_KINDS:

@@ -1,23 +1,40 @@
 """Live progress: one bar per worker and an overall bar (ipywidgets 8), or the same facts as text
 when no widget front end is attached. Updated from the kernel's main thread, at most 10 times a
 second (5 by default: each update is a handful of comm messages, and on a small machine the main
-thread's time is the workers' loss), while the cell still runs."""
+thread's time is the workers' loss), while the cell still runs.
+
+When the run ends the widgets are replaced, in place, by a static rendering of the final bars and
+the summary (HTML and text), and their comms are closed: a saved notebook shows the run without a
+kernel (nbviewer, GitHub, a reopened notebook), and the kernel keeps no widget per cell."""
 
 from __future__ import annotations
 
+import html
 import math
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from .frontend import widgets_wanted
+from .measure import RunClock
+from .report import plural, workers_phrase
 
-STATE_NAMES = {0: "starting", 1: "idle", 2: "busy", 3: "stopped"}
+STATE_NAMES = {0: "starting", 1: "idle", 2: "working", 3: "stopped"}
+BUSY = 2
 UPDATE_INTERVAL = 0.2
+LEGEND = ("Each worker's bar counts its own items (full when it has none left); CPU % is the share "
+          "of the run's wall time that worker spent computing on a core.")
+BAR_CHARS = 30
+_EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
 def make_progress(backend: str, workers: int, total: int | None, reason: str,
-                  quiet: bool) -> "Progress":
+                  quiet: bool, silent: bool = False) -> "Progress":
+    """`quiet`: the summary line only; `silent`: nothing shown (a run inside --compare, whose
+    table and final summary come after every backend ran), the run still measured."""
+    if silent:
+        return SilentProgress(backend, workers, total, reason)
     if quiet:
         return Progress(backend, workers, total, reason)
     if widgets_wanted():
@@ -35,8 +52,101 @@ def _eta(done: int, total: int | None, elapsed: float) -> str:
     return f" · ETA {seconds:.0f} s" if seconds >= 1 else " · ETA <1 s"
 
 
+@dataclass
+class Bar:
+    name: str
+    value: int
+    maximum: int
+    style: str         # "", info, success, danger (ipywidgets' bar styles)
+    label: str
+
+
+def text_bar(value: int, maximum: int, width: int = BAR_CHARS) -> str:
+    """A bar of block characters that any renderer shows (GitHub strips inline styles)."""
+    share = 0.0 if maximum <= 0 else min(1.0, value / maximum)
+    eighths = round(share * width * 8)
+    full, part = divmod(eighths, 8)
+    bar = "█" * full + (_EIGHTHS[part] if part else "")
+    return bar + " " * (width - len(bar))
+
+
+def bars(job: Any, expected_total: int | None, final: bool) -> list[Bar]:
+    """The overall bar and one per worker, with what they mean:
+    - a worker's bar is its items done over its own items: those done plus its share of what is
+      not done yet while it works; full once it has nothing left (at the end, always);
+    - with an unknown total no bar is full before the end."""
+    dispatched, collected, total, per_worker = job.progress()
+    elapsed = max(job.elapsed, 1e-9)
+    known = total if total is not None else expected_total
+    if final:
+        overall_max = known if known is not None else collected
+    else:
+        overall_max = known if known is not None else max(dispatched, collected) + 1
+    rate = collected / elapsed
+    label = (f"{collected:,}" + (f" / {known:,}" if known is not None else "") + " items"
+             + f" · {rate:,.0f} items/s" + ("" if final else _eta(collected, known, elapsed)))
+    failed_any = any(p[4] for p in per_worker)
+    style = ("danger" if failed_any else "success") if final else "info"
+    rows = [Bar("all", collected, max(1, overall_max), style, label)]
+
+    working = sum(1 for p in per_worker if p[3] == BUSY) or 1
+    leader = max([p[0] for p in per_worker] + [0])
+    for number, (done, cpu, busy, state, failed) in enumerate(per_worker, 1):
+        if final:
+            maximum = done
+        elif known is None:
+            maximum = math.ceil(leader * 1.25) + 1  # the leader stays short of full
+        else:
+            left = max(0, known - collected)
+            if state == BUSY:
+                maximum = done + max(1, math.ceil(left / working))
+            else:  # idle: full once nothing is left to hand out
+                maximum = done + (0 if known - dispatched <= 0 else math.ceil(left / working))
+        name = "failed" if failed else ("done" if final else STATE_NAMES.get(state, "?"))
+        bar_style = {"failed": "danger", "working": "info", "done": "success"}.get(name, "")
+        rows.append(Bar(f"w{number}", done, max(1, maximum), bar_style,
+                        f"{plural(done, 'item')} · {name} · CPU {min(1.0, cpu / elapsed):.0%} "
+                        "of the wall time"))
+    return rows
+
+
+def title_text(backend: str, workers: int, reason: str) -> str:
+    return f"%%parallel on {workers_phrase(backend, workers)}" + (f" ({reason})" if reason else "")
+
+
+_COLOURS = {"success": "#4caf50", "danger": "#e53935", "info": "#2196f3", "": "#9e9e9e"}
+
+
+def static_html(title: str, rows: list[Bar], summary: str) -> str:
+    """The final bars and the summary as plain HTML: block-character bars coloured where styles
+    are kept, readable where they are stripped."""
+    lines = []
+    for bar in rows:
+        drawn = text_bar(bar.value, bar.maximum)
+        lines.append(
+            f"<tr><td style='padding:0 0.6em 0 0'>{bar.name}</td>"
+            f"<td style='padding:0'><span class='progress' style='font-family:monospace;"
+            f"color:{_COLOURS.get(bar.style, '#9e9e9e')};background:#eee;white-space:pre'>"
+            f"{drawn}</span></td>"
+            f"<td style='padding:0 0 0 0.6em;text-align:left'>{html.escape(bar.label)}</td></tr>")
+    return (f"<div class='xparallel-progress xparallel-static'>"
+            f"<div><b>{html.escape(title)}</b></div>"
+            f"<table style='border-collapse:collapse;margin:0.2em 0'>{''.join(lines)}</table>"
+            f"<div><code>{html.escape(summary)}</code></div>"
+            f"<div style='font-size:smaller;opacity:0.7'>{html.escape(LEGEND)}</div></div>")
+
+
+def static_text(title: str, rows: list[Bar], summary: str) -> str:
+    width = max(len(bar.name) for bar in rows)
+    lines = [title]
+    lines += [f"{bar.name:<{width}} |{text_bar(bar.value, bar.maximum)}| {bar.label}" for bar in rows]
+    lines += [summary]
+    return "\n".join(lines)
+
+
 class Progress:
-    """--quiet: only the summary line, at the end."""
+    """--quiet: only the summary line, at the end. Every kind measures the run's CPU and wall
+    (process tree) between start() and finish(), for the report's "cores used"."""
 
     def __init__(self, backend: str, workers: int, total: int | None, reason: str) -> None:
         self.backend = backend
@@ -44,9 +154,10 @@ class Progress:
         self.total = total
         self.reason = reason
         self._last = 0.0
+        self._clock: RunClock | None = None
 
     def start(self, job: Any) -> None:
-        pass
+        self._clock = RunClock.start()
 
     def update(self, job: Any) -> None:
         now = time.monotonic()
@@ -57,8 +168,20 @@ class Progress:
     def draw(self, job: Any) -> None:
         pass
 
+    def measure(self, report: Any) -> None:
+        """Gives the report the run's measured usage, unless the run measured it itself."""
+        if self._clock is not None and getattr(report, "usage", None) is None:
+            report.usage = self._clock.stop()
+        self._clock = None
+
     def finish(self, job: Any, report: Any) -> None:
+        self.measure(report)
         print(report.summary(), file=sys.stdout)
+
+
+class SilentProgress(Progress):
+    def finish(self, job: Any, report: Any) -> None:
+        self.measure(report)
 
 
 class TextProgress(Progress):
@@ -66,12 +189,22 @@ class TextProgress(Progress):
 
     def finish(self, job: Any, report: Any) -> None:
         super().finish(job, report)
-        per_worker = job.progress()[3]
-        wall = max(report.wall, 1e-9)
-        for number, (done, cpu, busy, state, failed) in enumerate(per_worker, 1):
-            status = "failed" if failed else "done"
-            print(f"  w{number}: {done:,} items · {status} · computing {min(1.0, cpu / wall):.0%}"
-                  " of the wall time", file=sys.stdout)
+        for bar in bars(job, self.total, final=True)[1:]:
+            print(f"  {bar.name}: {bar.label}", file=sys.stdout)
+
+
+def _widget_tree(widget: Any) -> list[Any]:
+    """The widget and everything it owns that has a comm (children, layouts, styles)."""
+    found, stack = [], [widget]
+    while stack:
+        current = stack.pop()
+        if current is None or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        stack.extend(getattr(current, "children", ()) or ())
+        for owned in ("layout", "style"):
+            stack.append(getattr(current, owned, None))
+    return found
 
 
 class WidgetProgress(Progress):
@@ -80,9 +213,8 @@ class WidgetProgress(Progress):
         import ipywidgets as w
         from IPython.display import display
 
-        self._w = w
-        title = f"<b>%%parallel</b> on {workers} {backend}" + (f" <i>({reason})</i>" if reason else "")
-        self.title = w.HTML(title)
+        self._title = title_text(backend, workers, reason)
+        self.title = w.HTML(f"<b>{html.escape(self._title)}</b>")
         self.overall = w.IntProgress(min=0, max=max(1, total or 1), value=0, bar_style="info",
                                      description="all", layout=w.Layout(width="60%"))
         self.overall_label = w.Label("starting")
@@ -94,31 +226,44 @@ class WidgetProgress(Progress):
         self.summary = w.HTML("")
         self.box = w.VBox([self.title, *rows, self.summary])
         self.box.add_class("xparallel-progress")
-        display(self.box)
+        self._handle = display(self.box, display_id=True)
 
-    def draw(self, job: Any, final: bool = False) -> None:
-        dispatched, collected, total, per_worker = job.progress()
-        elapsed = max(job.elapsed, 1e-9)
-        known = total if total is not None else self.total
+    def draw(self, job: Any, final: bool = False) -> list[Bar]:
+        rows = bars(job, self.total, final)
+        widgets = [(self.overall, self.overall_label),
+                   *zip(self.bars, self.labels)]
         # One message per widget and update: on 2 cores, the main thread's work is the workers' loss.
-        with self.overall.hold_sync():
-            self.overall.max = max(1, known if known is not None else max(dispatched, collected))
-            self.overall.value = collected
-        rate = collected / elapsed
-        shown_total = f" / {known:,}" if known is not None else ""
-        self.overall_label.value = (f"{collected:,}{shown_total} items · {rate:,.0f} items/s"
-                                    + ("" if final else _eta(collected, known, elapsed)))
-        expected = math.ceil(known / self.workers) if known else max(
-            [p[0] for p in per_worker] + [1])
-        for bar, label, (done, cpu, busy, state, failed) in zip(self.bars, self.labels, per_worker):
-            name = "failed" if failed else ("done" if final else STATE_NAMES.get(state, "?"))
+        for (bar, label), row in zip(widgets, rows):
             with bar.hold_sync():
-                bar.max = max(1, expected, done)
-                bar.value = done
-                bar.bar_style = {"failed": "danger", "busy": "info", "done": "success"}.get(name, "")
-            label.value = f"{done:,} items · {name} · computing {min(1.0, cpu / elapsed):.0%}"
+                bar.max = row.maximum
+                bar.value = row.value
+                bar.bar_style = row.style
+            label.value = row.label
+        return rows
 
     def finish(self, job: Any, report: Any) -> None:
-        self.draw(job, final=True)
-        self.overall.bar_style = "danger" if report.status != "ok" else "success"
-        self.summary.value = f"<code>{report.summary()}</code>"
+        self.measure(report)
+        rows = bars(job, self.total, final=True)
+        if report.status != "ok":
+            rows[0].style = "danger"
+        summary = report.summary()
+        static = {"text/html": static_html(self._title, rows, summary),
+                  "text/plain": static_text(self._title, rows, summary)}
+        if self._handle is not None:
+            self._handle.update(static, raw=True)
+        else:  # no display id (a front end without them): the static copy below the widgets
+            from IPython.display import publish_display_data
+
+            publish_display_data(static)
+        for widget in _widget_tree(self.box):
+            _close(widget)
+
+
+def _close(widget: Any) -> None:
+    """Closes the widget's comm and lets go of it: a closed comm that something still holds
+    (a kernel's comm registry) must not keep the widget, its state and its callbacks alive."""
+    comm = getattr(widget, "comm", None)
+    widget.close()
+    if comm is not None:
+        comm.on_msg(None)
+        comm.on_close(None)
