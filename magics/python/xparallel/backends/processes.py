@@ -1,11 +1,15 @@
 """`processes`: a warm pool of worker processes (forkserver start method: no fork of the kernel's
-threads), shipping the same pickled cell spec as the sub-interpreter engine. For modules that
-refuse sub-interpreters (NumPy) and for native code that might crash."""
+threads), running the same cell spec as the sub-interpreter engine. For modules that refuse
+sub-interpreters (NumPy) and for native code that might crash.
+
+The spec, captured values included, goes to the workers once per job through shared memory
+(`shared_buffers`): a chunk carries only its items and the segment's name, and NumPy arrays are
+mapped by the workers, not copied."""
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
+import os
 import pickle
 import sys
 from concurrent import futures
@@ -14,6 +18,7 @@ from typing import Any
 from .._payload import run_chunk_in_process
 from .. import _engine
 from .base import ChunkedJob, Work, pickle_items
+from .shared_buffers import SegmentRef, SharedSpec, resolve
 
 
 def _leave_interrupts_to_the_kernel() -> None:
@@ -24,12 +29,12 @@ def _leave_interrupts_to_the_kernel() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _run_pickled(key: bytes, spec: bytes, items: bytes, first_index: int, stop_on_error: bool,
-                 sys_path: list[str]) -> tuple:
+def _run_pickled(key: bytes, spec: bytes | SegmentRef, items: bytes, first_index: int,
+                 stop_on_error: bool, sys_path: list[str]) -> tuple:
     from .._worker import pickle_results
 
     pid, results, errors, start, end, cpu, out, err = run_chunk_in_process(
-        key, spec, pickle.loads(items), first_index, stop_on_error, sys_path)
+        key, resolve(key, spec), pickle.loads(items), first_index, stop_on_error, sys_path)
     return pid, pickle_results(results, errors, first_index), start, end, cpu, out, err
 
 
@@ -39,8 +44,10 @@ class _ProcessesJob(ChunkedJob):
         super().__init__(items, workers, chunksize, stop_on_error, total)
         self._backend = backend
         self._executor = backend.executor(workers)
-        self._spec = work.spec_bytes()
-        self._key = hashlib.sha256(self._spec).digest()
+        # One key per job: workers run the setup again for every run of a cell, as interpreters do.
+        self._key = os.urandom(16)
+        self._shared = SharedSpec(work.spec)
+        self._spec = self._shared.ref
         self._sys_path = list(sys.path)
         self._raw: list[futures.Future] = []
 
@@ -78,6 +85,9 @@ class _ProcessesJob(ChunkedJob):
         for raw in self._raw:
             raw.cancel()
         super().cancel()
+
+    def _close(self) -> None:
+        self._shared.release()
 
     def _interrupt_running(self) -> None:
         # A running process cannot be interrupted from here without signalling it: end the pool,
