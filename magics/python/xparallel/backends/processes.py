@@ -49,7 +49,7 @@ class _ProcessesJob(ChunkedJob):
         self._shared = SharedSpec(work.spec)
         self._spec = self._shared.ref
         self._sys_path = list(sys.path)
-        self._raw: list[futures.Future] = []
+        self._raw: set[futures.Future] = set()  # running or queued: a done one's bytes are freed
 
     def _submit_chunk(self, chunk: list, first_index: int) -> futures.Future:
         payload = pickle_items(chunk, first_index)
@@ -58,6 +58,7 @@ class _ProcessesJob(ChunkedJob):
         done: futures.Future = futures.Future()
 
         def unpack(source: futures.Future) -> None:
+            self._raw.discard(source)
             if source.cancelled():
                 done.cancel()
                 return
@@ -77,12 +78,12 @@ class _ProcessesJob(ChunkedJob):
             done.set_result((self._backend.worker_index(pid, self.workers), results, errors,
                              start, end, cpu, out, err))
 
+        self._raw.add(raw)
         raw.add_done_callback(unpack)
-        self._raw.append(raw)
         return done
 
     def cancel(self) -> None:
-        for raw in self._raw:
+        for raw in list(self._raw):
             raw.cancel()
         super().cancel()
 
@@ -92,7 +93,7 @@ class _ProcessesJob(ChunkedJob):
     def _interrupt_running(self) -> None:
         # A running process cannot be interrupted from here without signalling it: end the pool,
         # the next cell starts a fresh one.
-        if any(not raw.done() for raw in self._raw):
+        if any(not raw.done() for raw in list(self._raw)):
             self._backend.terminate()
 
 

@@ -1,8 +1,8 @@
 """A cell's spec for worker processes, written once into shared memory for every worker to map.
 
 The kernel writes the pickled spec and the captured values' large buffers (NumPy arrays' data, kept
-out of band by `xparallel.outofband`) into one POSIX shared-memory segment and unmaps it; a chunk
-carries only the segment's name. A worker maps the segment once per job, copy-on-write: arrays
+out of band by `xparallel.outofband`) into one POSIX shared-memory segment, without mapping it; a
+chunk carries only the segment's name. A worker maps the segment once per job, copy-on-write: arrays
 are rebuilt on the mapped pages without a copy, and a worker that writes to one changes only its
 own private pages, as it did with a pickled copy. The kernel unlinks the segment when the job ends
 (done, failed or interrupted); multiprocessing's resource tracker unlinks it should the kernel die.
@@ -63,35 +63,64 @@ class SharedSpec:
             layout.append((offset, buffer.nbytes))
             offset += buffer.nbytes
         name = f"{PREFIX}{os.getpid()}-{next(_counter)}-{os.urandom(4).hex()}"
-        segment = shared_memory.SharedMemory(name=name, create=True, size=max(1, offset))
         # Unlinked by release(), or when this object goes, or at exit, whichever comes first.
-        self.release = weakref.finalize(self, _unlink, segment)
+        self.release = weakref.finalize(self, _unlink, name)
         try:
-            _write(segment.buf, data, layout, buffers)
+            _create(name, offset, [(0, memoryview(data))] +
+                    [(start, buffer) for (start, _), buffer in zip(layout, buffers)])
         except BaseException:
             self.release()
             raise
-        segment.close()  # the kernel keeps no mapping: the segment holds the data until unlinked
-        self.ref = SegmentRef(segment.name, offset, (0, len(data)), tuple(layout))
+        self.ref = SegmentRef(name, offset, (0, len(data)), tuple(layout))
 
     @property
     def shared_bytes(self) -> int:
         return self.ref.size if isinstance(self.ref, SegmentRef) else 0
 
 
-def _write(target: memoryview, data: bytes, layout: list[tuple[int, int]],
-           buffers: list[memoryview]) -> None:
-    target[:len(data)] = data
-    for (start, length), buffer in zip(layout, buffers):
-        target[start:start + length] = buffer
-
-
-def _unlink(segment: shared_memory.SharedMemory) -> None:
+def _create(name: str, size: int, parts: list[tuple[int, memoryview]]) -> None:
+    """A segment of `size` bytes holding each part at its offset. Written with pwrite, not
+    through a mapping: the kernel keeps no mapping, and writing 256 MB through one costs a page
+    fault per 4 KB page (several times slower on a VM)."""
     try:
+        import _posixshmem
+    except ImportError:  # no POSIX shared memory (Windows)
+        segment = shared_memory.SharedMemory(name=name, create=True, size=max(1, size))
+        for start, part in parts:
+            segment.buf[start:start + part.nbytes] = part
         segment.close()
-        segment.unlink()
+        return
+    from multiprocessing import resource_tracker
+
+    fd = _posixshmem.shm_open("/" + name, os.O_CREAT | os.O_EXCL | os.O_RDWR, mode=0o600)
+    # Should the kernel die before release(), multiprocessing's resource tracker unlinks it.
+    resource_tracker.register("/" + name, "shared_memory")
+    try:
+        os.ftruncate(fd, max(1, size))
+        for start, part in parts:
+            written = 0
+            while written < part.nbytes:
+                written += os.pwrite(fd, part[written:written + (1 << 26)], start + written)
+    finally:
+        os.close(fd)
+
+
+def _unlink(name: str) -> None:
+    try:
+        import _posixshmem
+    except ImportError:
+        try:
+            shared_memory.SharedMemory(name=name).unlink()
+        except FileNotFoundError:
+            pass
+        return
+    from multiprocessing import resource_tracker
+
+    try:
+        _posixshmem.shm_unlink("/" + name)
     except FileNotFoundError:
         pass
+    resource_tracker.unregister("/" + name, "shared_memory")
 
 
 # ---- the worker's side ------------------------------------------------------------------------
