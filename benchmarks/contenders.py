@@ -191,12 +191,12 @@ class Joblib(Contender):
 
 class Mpire(Contender):
     name, group = "mpire.WorkerPool", "peer"
-    note = "forkserver start (fork with the suite's threads alive could deadlock); automatic chunks"
+    note = "its default start method (fork), automatic chunks"
 
     def open(self):
         from mpire import WorkerPool
 
-        self.pool = WorkerPool(n_jobs=WORKERS, start_method="forkserver", keep_alive=True)
+        self.pool = WorkerPool(n_jobs=WORKERS, keep_alive=True)
         self.pool.map(w.add_one, list(range(WORKERS)))
 
     def map(self, name, items, chunk=None):

@@ -220,3 +220,21 @@ def test_a_kernel_shut_down_mid_run_leaves_no_shared_memory(kernel_name):
     while glob.glob(f"/dev/shm/xparallel-{pid}-*") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert glob.glob(f"/dev/shm/xparallel-{pid}-*") == []
+
+
+@pytest.mark.timeout(120)
+def test_large_results_are_held_once_in_the_kernel(km, kc):
+    """A chunk's pickled results are dropped once unpickled: the kernel's peak rises by about the
+    results' size, not twice it (every chunk's pickle used to stay referenced until the job's end)."""
+    count = 96
+    warm(kc)
+    time.sleep(0.5)
+    with PeakSampler(kernel_pid(km), interval=0.01) as sampler:
+        # Chunks of 4 items: a chunk in flight is held up to three times (pipe, message, results).
+        ok(kc, "%%parallel -b processes -w 2 --quiet --chunksize 4\n"
+               f"blobs = [bytes((i % 251,)) * {MB} for i in range({count})]")
+    assert value(kc, f"[b[0] for b in blobs] == [i % 251 for i in range({count})]") is True
+    assert value(kc, f"all(len(b) == {MB} for b in blobs)") is True
+    rise = sampler.rise / MB
+    ok(kc, "del blobs")
+    assert rise < 1.5 * count, f"peak rose by {rise:.0f} MB for {count} MB of results"
