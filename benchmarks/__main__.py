@@ -1,250 +1,205 @@
-"""Runs every benchmark in one process, side by side, and writes the ratios to a file.
+"""xparallel against what users pick instead, every contender in the same run, as ratios.
 
-    python -m benchmarks [--quick] [--out PATH]
+    python -m benchmarks                      the whole suite (about 15 minutes on 2 cores)
+    python -m benchmarks --quick              smaller sizes and fewer rounds: a smoke run
+    python -m benchmarks --only cpu,numpy     some workloads (--list names them)
+    python -m benchmarks --write              also rewrite benchmarks/RESULTS.md and results.png
 
-Timing goals are ratios measured in the same run, never absolute timings in tests (DESIGN §6).
+It also runs the other benchmark modules (benchmarks/robustness.py, kernel.py, dask.py: each
+`main(argv) -> dict`); one that is missing or fails is reported as such. Timing goals are ratios
+measured in the same run, never absolute timings in tests (DESIGN §6).
 """
 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
+import contextlib
+import datetime
+import importlib
+import importlib.util
+import io
 import json
 import os
 import platform
-import statistics
 import sys
 import time
+import traceback
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
-from . import workloads as w
+from . import contenders as c
+from . import own, suite
 
-sys.setrecursionlimit(10_000)
-
-
-def timed(function: Callable[[], object], repeat: int = 1) -> float:
-    best = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        best.append(time.perf_counter() - started)
-    return statistics.median(best)
+HERE = Path(__file__).resolve().parent
+MODULES = ("robustness", "kernel", "dask")
 
 
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def group_of(name: str) -> str:
+    if name.startswith(("%%parallel", "xparallel")):
+        return "xparallel"
+    if name.startswith("serial"):
+        return "baseline"
+    if "Executor" in name or name.startswith("multiprocessing"):
+        return "stdlib"
+    return "peer"
 
 
-def engine_map(factory, items, workers: int, chunksize: int = 0) -> list:
-    from xparallel import engine
-
-    job = engine.submit(factory, items, workers=workers, chunksize=chunksize)
-    while not job.pump(0.05):
-        pass
-    assert not job.errors, job.errors
-    return job.results
-
-
-def cpu_bound(workers: int, n: int, count: int, rounds: int = 3) -> dict:
-    """Rounds interleave every contender, so that drift in the machine's speed (a shared VM) hits
-    them alike; each figure is the median of its rounds."""
-    items = [n] * count
-    times: dict[str, list[float]] = {}
-    with cf.ThreadPoolExecutor(workers) as threads, cf.ProcessPoolExecutor(workers) as processes, \
-            cf.InterpreterPoolExecutor(workers) as interpreters:
-        for pool in (processes, interpreters):
-            list(pool.map(w.add_one, range(workers)))  # started
-        engine_map(w.add_one_factory, range(workers), workers)
-        contenders = {
-            "serial": lambda: [w.fib(x) for x in items],
-            "ThreadPoolExecutor": lambda: list(threads.map(w.fib, items)),
-            "ProcessPoolExecutor": lambda: list(processes.map(w.fib, items)),
-            "InterpreterPoolExecutor": lambda: list(interpreters.map(w.fib, items)),
-            "xparallel engine": lambda: engine_map(w.fib_factory, items, workers),
-        }
-        for _ in range(rounds):
-            for name, run in contenders.items():
-                times.setdefault(name, []).append(timed(run))
-    serial = statistics.median(times["serial"])
-    return {name: {"seconds": statistics.median(t), "speedup": serial / statistics.median(t)}
-            for name, t in times.items()}
-
-
-def per_item(workers: int, count: int) -> dict:
-    items = range(count)
-    rows = {}
-    rows["serial (plain loop)"] = timed(lambda: [w.add_one(x) for x in items], 3) / count
-    with cf.ThreadPoolExecutor(workers) as ex:
-        small = range(min(count, 50_000))
-        rows["ThreadPoolExecutor"] = timed(lambda: list(ex.map(w.add_one, small))) / len(small)
-    with cf.ProcessPoolExecutor(workers) as ex:
-        list(ex.map(w.add_one, range(workers)))
-        rows["ProcessPoolExecutor(chunksize=1000)"] = timed(
-            lambda: list(ex.map(w.add_one, items, chunksize=1000)), 3) / count
-    with cf.InterpreterPoolExecutor(workers) as ex:
-        small = range(min(count, 5_000))  # ~77 µs an item: a sample is enough
-        list(ex.map(w.add_one, range(workers)))
-        rows["InterpreterPoolExecutor"] = timed(lambda: list(ex.map(w.add_one, small))) / len(small)
-    engine_map(w.add_one_factory, range(workers), workers)
-    rows["xparallel engine"] = timed(lambda: engine_map(w.add_one_factory, items, workers), 3) / count
-    return {name: {"us_per_item": s * 1e6} for name, s in rows.items()}
-
-
-def cold_start(workers: int) -> dict:
-    from xparallel import _engine
-
-    def engine_cold():
-        pool = _engine.Pool(workers, list(sys.path))
-        pool.start()
-        import pickle
-
-        import cloudpickle
-
-        job = pool.submit(cloudpickle.dumps(w.add_one_factory), iter(range(2)),
-                          pickle.dumps(list(sys.path)), 0, True, 2)
-        while not job.pump(0.01):
-            pass
-        pool.shutdown()
-
-    def executor_cold(kind):
-        with kind(workers) as ex:
-            list(ex.map(w.add_one, range(2)))
-
-    rows = {
-        "ProcessPoolExecutor": timed(lambda: executor_cold(cf.ProcessPoolExecutor), 5),
-        "InterpreterPoolExecutor": timed(lambda: executor_cold(cf.InterpreterPoolExecutor), 5),
-        "xparallel engine": timed(engine_cold, 5),
+def workloads(quick: bool, repeat: int | None) -> dict[str, tuple[str, Callable[[Callable], Any]]]:
+    r = repeat or (1 if quick else 3)
+    return {
+        "cpu": ("CPU-bound speedup", lambda log: suite.cpu_bound(22 if quick else 27,
+                                                                 16 if quick else 64, r, log)),
+        "tiny": ("tiny items", lambda log: suite.tiny_items(20_000 if quick else 200_000, r, log)),
+        "skew": ("skewed costs", lambda log: suite.skewed(0.3 if quick else 1.5,
+                                                          0.002 if quick else 0.01, 300, r, log)),
+        "results": ("large results", lambda log: suite.large_results(60 if quick else 300, r, log)),
+        "numpy": ("NumPy slices", lambda log: suite.numpy_map(64 if quick else 512, r, log)),
+        "cold": ("cold start", lambda log: suite.cold_start(2 if quick else 5, log)),
+        "warm": ("magic vs library", lambda log: own.warm_cell(10 if quick else 50, log)),
+        "numpy_kernel": ("NumPy cell in a kernel",
+                         lambda log: own.numpy_in_kernel(64 if quick else 256, r)),
+        "memory": ("memory per worker", lambda log: own.memory_per_worker(4)),
+        "progress": ("progress cost", lambda log: own.progress_cost(22 if quick else 28, 64,
+                                                                    2 if quick else 5)),
+        "kernel_start": ("kernel start", lambda log: own.kernel_start(2 if quick else 5)),
     }
-    return {name: {"ms": s * 1e3} for name, s in rows.items()}
 
 
-def memory_per_worker(workers: int) -> dict:
-    from xparallel import _engine
-
-    import xparallel._worker  # noqa: F401 - imported here too, so only the interpreters count
-    before = rss_mb()
-    pool = _engine.Pool(workers, list(sys.path))
-    pool.start()
-    engine_map(w.add_one_factory, range(100), workers)
-    after = rss_mb()
-    pool.shutdown()
-    return {"xparallel engine": {"mb_per_worker": (after - before) / workers, "workers": workers}}
-
-
-def magic_overhead(workers: int, fib_n: int, count: int) -> dict:
-    """The magic end to end in an IPython shell (no widgets): a warm 2-item cell, and the
-    CPU-bound cell against the engine alone."""
-    from IPython.core.interactiveshell import InteractiveShell
-
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "xparallel")
-    shell.user_ns["fib"] = w.fib
-    cell = "r = [x + 1 for x in range(2)]"
-    shell.run_cell_magic("parallel", f"-b interpreters -w {workers} --quiet", cell)
-    import contextlib
-    import io
-
-    with contextlib.redirect_stdout(io.StringIO()):
-        warm = timed(lambda: shell.run_cell_magic("parallel", f"-b interpreters -w {workers} --quiet", cell), 50)
-    with cf.InterpreterPoolExecutor(workers) as ex:
-        list(ex.map(w.add_one, range(2)))
-        ipe = timed(lambda: list(ex.map(w.add_one, range(2))), 50)
-    cpu_cell = f"r = [fib({fib_n}) for _ in range({count})]"
-    magic_runs, alone_runs = [], []
-    for _ in range(5):  # interleaved, so that drift in the machine's speed hits both alike
-        with contextlib.redirect_stdout(io.StringIO()):
-            magic_runs.append(timed(lambda: shell.run_cell_magic(
-                "parallel", f"-b interpreters -w {workers} --quiet", cpu_cell)))
-        alone_runs.append(timed(lambda: engine_map(w.fib_factory, [fib_n] * count, workers)))
-    magic, alone = statistics.median(magic_runs), statistics.median(alone_runs)
-    return {"warm 2-item cell": {"ms": warm * 1e3, "InterpreterPoolExecutor.map ms": ipe * 1e3},
-            "CPU-bound cell": {"magic s": magic, "engine alone s": alone,
-                               "magic / engine": magic / alone}}
-
-
-def progress_cost(fib_n: int, count: int) -> dict:
-    """Widgets on vs --quiet, through a real xparallel kernel (comm messages really sent).
-
-    Wall times on a shared 2-core VM drift by more than the effect, so the figure that decides is
-    the kernel main thread's extra CPU time with widgets, as a share of the run's wall time: with
-    every core busy, that is what progress takes from the workers."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from kernel_client import execute, start, stop, value
-
-    km, kc = start("xparallel")
+def machine() -> dict:
+    info: dict[str, Any] = {"cpus": os.cpu_count(), "python": platform.python_version(),
+                            "platform": platform.platform()}
     try:
-        execute(kc, "import sys, time; sys.setrecursionlimit(10000)\nfrom benchmarks.workloads import fib")
-        cell = f"r = [fib({fib_n}) for _ in range({count})]"
-        runs: dict[str, list] = {"widgets": [], "quiet": []}
-        execute(kc, "%env XPARALLEL_PROGRESS=widgets")
-        for _ in range(5):
-            for mode, flag in (("widgets", ""), ("quiet", "--quiet")):
-                execute(kc, "_cpu0 = time.thread_time()")
-                run = execute(kc, f"%%parallel -b interpreters {flag}\n{cell}", timeout=300)
-                assert run.status == "ok", run.stderr
-                main_cpu, wall = value(kc, "(time.thread_time() - _cpu0, _parallel.wall)")
-                runs[mode].append((wall, main_cpu))
-                if mode == "widgets":
-                    assert run.of_type("comm_msg"), "no widget updates were sent"
-        wall_on = statistics.median(w for w, _ in runs["widgets"])
-        wall_off = statistics.median(w for w, _ in runs["quiet"])
-        cpu_on = statistics.median(c for _, c in runs["widgets"])
-        cpu_off = statistics.median(c for _, c in runs["quiet"])
-        return {"widgets wall s": wall_on, "quiet wall s": wall_off,
-                "wall difference %": (wall_on / wall_off - 1) * 100,
-                "main-thread CPU widgets s": cpu_on, "main-thread CPU quiet s": cpu_off,
-                "progress cost % of wall": (cpu_on - cpu_off) / wall_off * 100}
-    finally:
-        stop(km, kc)
+        info["cpu_model"] = next(line.split(":", 1)[1].strip()
+                                 for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        info["memory_gb"] = round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30, 1)
+    except (OSError, StopIteration, ValueError):
+        pass
+    versions = {}
+    for package in ("joblib", "mpire", "tqdm", "ipyparallel", "distributed", "numpy", "cloudpickle"):
+        try:
+            from importlib.metadata import version
+
+            versions[package] = version(package)
+        except Exception:  # noqa: BLE001
+            versions[package] = "missing"
+    info["versions"] = versions
+    return info
 
 
-def kernel_start() -> dict:
-    from jupyter_client.manager import start_new_kernel
-
-    rows = {}
-    for name in ("xparallel", "python3"):
-        times = []
-        for _ in range(5):
-            started = time.perf_counter()
-            km, kc = start_new_kernel(kernel_name=name, startup_timeout=60)
-            times.append(time.perf_counter() - started)
-            process = km.provisioner.process
-            kc.stop_channels()
-            km.shutdown_kernel(now=False)
-            rows.setdefault(f"{name} exit codes", []).append(process.wait(10))
-        rows[f"{name} start to ready s"] = statistics.median(times)
-    rows["ipykernel is the python3 kernel"] = True
-    return rows
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    parser.add_argument("--out", default=os.environ.get("XPARALLEL_BUILD", "build") + "/benchmarks/results.json")
-    args = parser.parse_args()
-    workers = 2
-    fib_n, fib_count = (22, 16) if args.quick else (27, 64)
-    progress_n = 22 if args.quick else 28
-    items = 20_000 if args.quick else 200_000
-    results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}}
-    steps = [
-        ("cpu_bound", lambda: cpu_bound(workers, fib_n, fib_count)),
-        ("per_item", lambda: per_item(workers, items)),
-        ("cold_start", lambda: cold_start(workers)),
-        ("memory", lambda: memory_per_worker(4)),
-        ("magic", lambda: magic_overhead(workers, fib_n, fib_count)),
-        ("progress", lambda: progress_cost(progress_n, fib_count)),
-        ("kernel_start", kernel_start),
-    ]
-    for name, step in steps:
-        results[name] = step()
-        print(f"## {name}\n{json.dumps(results[name], indent=2)}", flush=True)
+def run_module(name: str, quick: bool) -> dict:
+    """Another helper's benchmark module: its main(argv) -> dict, and the markdown it printed."""
+    if importlib.util.find_spec(f"benchmarks.{name}") is None:
+        return {"missing": f"benchmarks/{name}.py does not exist (yet)"}
+    printed = io.StringIO()
+
+    class Tee(io.TextIOBase):
+        def write(self, text: str) -> int:
+            sys.__stdout__.write(text)
+            return printed.write(text)
+
+    try:
+        module = importlib.import_module(f"benchmarks.{name}")
+        if not hasattr(module, "main"):
+            return {"missing": f"benchmarks/{name}.py has no main()"}
+        with contextlib.redirect_stdout(Tee()):
+            figures = module.main(["--quick"] if quick else [])
+        return {"figures": figures, "printed": printed.getvalue()}
+    except BaseException as error:  # noqa: BLE001 - one module's failure is reported, not fatal
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        return {"missing": f"failed: {type(error).__name__}: {error}",
+                "traceback": traceback.format_exc(limit=5), "printed": printed.getvalue()}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, one round")
+    parser.add_argument("--only", default="", help="comma-separated workloads and modules")
+    parser.add_argument("--repeat", type=int, help="rounds per workload (default 3, quick 1)")
+    parser.add_argument("--list", action="store_true", help="name the workloads and modules")
+    parser.add_argument("--no-modules", action="store_true",
+                        help="skip the other helpers' modules (robustness, kernel, dask)")
+    parser.add_argument("--write", action="store_true",
+                        help="rewrite benchmarks/RESULTS.md, results.png and a dated JSON")
+    parser.add_argument("--out", default=os.environ.get("XPARALLEL_BUILD", "build")
+                        + "/benchmarks/results.json")
+    args = parser.parse_args(argv)
+    table = workloads(args.quick, args.repeat)
+    if args.list:
+        for key, (title, _) in table.items():
+            print(f"{key:14} {title}")
+        for name in MODULES:
+            print(f"{name:14} benchmarks/{name}.py (another helper's module)")
+        return {}
+    chosen = [x for x in args.only.split(",") if x] or [*table, *MODULES]
+    unknown = [x for x in chosen if x not in table and x not in MODULES]
+    if unknown:
+        parser.error(f"unknown workload(s) {', '.join(unknown)}; --list names them")
+    if args.no_modules:
+        chosen = [x for x in chosen if x not in MODULES]
+
+    sys.setrecursionlimit(10_000)
+    c.setup_environment(str(HERE.parent))
+    if str(HERE.parent) not in sys.path:
+        sys.path.insert(0, str(HERE.parent))
+    results: dict[str, Any] = {"machine": machine(), "workloads": {}, "figures": {},
+                               "modules": {}, "quick": args.quick,
+                               "started": datetime.datetime.now(datetime.UTC).isoformat(
+                                   timespec="seconds")}
+    results["machine"]["load_before"] = load()
+    started = time.monotonic()
+
+    def log(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    for key in chosen:
+        if key in MODULES:
+            log(f"## module {key}")
+            results["modules"][key] = run_module(key, args.quick)
+            continue
+        if key not in ("cpu", "tiny", "skew"):
+            suite.close_all()  # the in-process workloads' pools are not needed any more
+        title, step = table[key]
+        log(f"## {key}: {title} (load {load()})")
+        t0 = time.monotonic()
+        try:
+            figure = step(log)
+        except Exception as error:  # noqa: BLE001 - one workload's failure is reported
+            figure = {"failed": f"{type(error).__name__}: {error}",
+                      "traceback": traceback.format_exc(limit=8)}
+            log(figure["traceback"])
+        target = "workloads" if isinstance(figure, dict) and "rows" in figure else "figures"
+        results[target][key] = figure
+        results.setdefault("seconds", {})[key] = time.monotonic() - t0
+        if target == "workloads":
+            from .report import table as markdown
+
+            print(f"\n### {figure['title']}\n\n{markdown(figure, _groups(figure))}\n", flush=True)
+        else:
+            print(f"\n### {key}\n{json.dumps(figure, indent=2, default=str)}\n", flush=True)
+    suite.close_all()
+    results["machine"]["load_after"] = load()
+    results["total_seconds"] = time.monotonic() - started
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"written to {out}")
+    out.write_text(json.dumps(results, indent=2, default=str))
+    log(f"written to {out} ({results['total_seconds']:.0f} s)")
+    if args.write:
+        from .results_page import write
+
+        write(results, HERE)
+        log(f"written {HERE / 'RESULTS.md'} and {HERE / 'results.png'}")
+    return results
+
+
+def _groups(workload: dict) -> dict[str, str]:
+    return {name: group_of(name) for name in workload["rows"]}
 
 
 if __name__ == "__main__":

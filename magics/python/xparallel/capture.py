@@ -41,6 +41,8 @@ def capture(names: set[str], namespace: dict[str, Any]) -> tuple[dict[str, str],
     `namespace`; names not there are builtins or will fail in the worker as they would here."""
     import cloudpickle
 
+    from . import outofband
+
     modules: dict[str, str] = {}
     values: dict[str, Any] = {}
     for name in sorted(names):
@@ -54,7 +56,8 @@ def capture(names: set[str], namespace: dict[str, Any]) -> tuple[dict[str, str],
     if not values:
         return modules, b""
     try:
-        return modules, cloudpickle.dumps(values, protocol=5)
+        # Large buffers (NumPy arrays) out of band: not copied here, shipped as each backend can.
+        return modules, outofband.dumps(values)
     except Exception:
         pass
     for name, value in values.items():

@@ -1,11 +1,15 @@
 """`processes`: a warm pool of worker processes (forkserver start method: no fork of the kernel's
-threads), shipping the same pickled cell spec as the sub-interpreter engine. For modules that
-refuse sub-interpreters (NumPy) and for native code that might crash."""
+threads), running the same cell spec as the sub-interpreter engine. For modules that refuse
+sub-interpreters (NumPy) and for native code that might crash.
+
+The spec, captured values included, goes to the workers once per job through shared memory
+(`shared_buffers`): a chunk carries only its items and the segment's name, and NumPy arrays are
+mapped by the workers, not copied."""
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
+import os
 import pickle
 import sys
 from concurrent import futures
@@ -14,6 +18,7 @@ from typing import Any
 from .._payload import run_chunk_in_process
 from ..transfer import unpickle_results
 from .base import BackendError, ChunkedJob, Work, default_workers, pickle_items
+from .shared_buffers import SegmentRef, SharedSpec, resolve
 
 
 def _leave_interrupts_to_the_kernel() -> None:
@@ -24,12 +29,12 @@ def _leave_interrupts_to_the_kernel() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _run_pickled(key: bytes, spec: bytes, items: bytes, first_index: int, stop_on_error: bool,
-                 sys_path: list[str]) -> tuple:
+def _run_pickled(key: bytes, spec: bytes | SegmentRef, items: bytes, first_index: int,
+                 stop_on_error: bool, sys_path: list[str]) -> tuple:
     from .._worker import pickle_results
 
     pid, results, errors, start, end, cpu, wait, out, err = run_chunk_in_process(
-        key, spec, pickle.loads(items), first_index, stop_on_error, sys_path)
+        key, resolve(key, spec), pickle.loads(items), first_index, stop_on_error, sys_path)
     return pid, pickle_results(results, errors, first_index), start, end, cpu, wait, out, err
 
 
@@ -39,10 +44,12 @@ class _ProcessesJob(ChunkedJob):
         super().__init__(items, workers, chunksize, stop_on_error, total)
         self._backend = backend
         self._executor = backend.executor(workers)
-        self._spec = work.spec_bytes()
-        self._key = hashlib.sha256(self._spec).digest()
+        # One key per job: workers run the setup again for every run of a cell, as interpreters do.
+        self._key = os.urandom(16)
+        self._shared = SharedSpec(work.spec)
+        self._spec = self._shared.ref
         self._sys_path = list(sys.path)
-        self._raw: list[futures.Future] = []
+        self._raw: set[futures.Future] = set()  # running or queued: a collected one's bytes go
         self._first_index: dict[futures.Future, int] = {}
 
     def _submit_chunk(self, chunk: list, first_index: int) -> futures.Future:
@@ -50,28 +57,36 @@ class _ProcessesJob(ChunkedJob):
         raw = self._executor.submit(_run_pickled, self._key, self._spec, payload, first_index,
                                     self._stop_on_error, self._sys_path)
         self._first_index[raw] = first_index
-        self._raw.append(raw)
+        self._raw.add(raw)
         return raw
 
     def _outcome(self, future: futures.Future) -> tuple:
+        # Unpickled on the main thread (an interrupt there is the user's), and the chunk's pickled
+        # bytes let go as soon as its results are out: peak memory holds the results once.
         first_index = self._first_index.pop(future, 0)
+        self._raw.discard(future)
         error = future.exception()
         if error is not None:
             raise BackendError(f"a worker process failed on items from {first_index}: {error!r}")
         pid, pickled, start, end, cpu, wait, out, err = future.result()
+        del future
         results, errors = unpickle_results(pickled, first_index)
+        del pickled
         return (self._backend.worker_index(pid, self.workers), results, errors, start, end, cpu,
                 wait, out, err)
 
     def cancel(self) -> None:
-        for raw in self._raw:
+        for raw in list(self._raw):
             raw.cancel()
         super().cancel()
+
+    def _close(self) -> None:
+        self._shared.release()
 
     def _interrupt_running(self) -> None:
         # A running process cannot be interrupted from here without signalling it: end the pool,
         # the next cell starts a fresh one.
-        if any(not raw.done() for raw in self._raw):
+        if any(not raw.done() for raw in list(self._raw)):
             self._backend.terminate()
 
 

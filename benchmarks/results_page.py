@@ -1,0 +1,136 @@
+"""Writes benchmarks/RESULTS.md (one table per workload, every contender), results.png and the
+run's JSON from one run of the suite (`python -m benchmarks --write`)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+from .report import chart, table
+
+# Measured by hand before the shared-memory change (commit 3137277, processes backend sending the
+# pickled spec, array inside, with every chunk), with the same measure of memory (shared pages
+# once): `scripts/devroot run python3 tmp_scratch/np_before.py 256`, which is what
+# `python -m benchmarks --only numpy_kernel` now does, under a load average of about 9.
+BEFORE = ("Before this change (main at 3137277), the issue's cell on a 256 MB array took **95.1 s** "
+          "and raised the kernel tree's peak by **1,955 MB (7.6× the array)** (load average 9; "
+          "the issue measured 26.3 s and +2.5 GB on a quieter machine); the regression tests of "
+          "`tests/processes` measured, before the change, 512 MB read by the workers through "
+          "their pipes for a 32 MB array in 16 chunks, and a peak rise of 979 MB for a 128 MB "
+          "array.")
+
+
+def _groups(workload: dict) -> dict[str, str]:
+    from .__main__ import group_of
+
+    return {name: group_of(name) for name in workload["rows"]}
+
+
+def _figures(name: str, figures: Any) -> str:
+    if isinstance(figures, dict) and "failed" in figures:
+        return f"**{name}: failed** — {figures['failed']}"
+    lines = ["| figure | value |", "|---|---|"]
+    for key, value in (figures or {}).items():
+        if isinstance(value, float):
+            value = f"{value:.3g}"
+        elif isinstance(value, list):
+            value = ", ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in value)
+        lines.append(f"| {key} | {value} |")
+    return "\n".join(lines)
+
+
+def write(results: dict[str, Any], folder: Path) -> None:
+    stamp = results["started"][:10]
+    raw = folder / f"results-{stamp}.json"
+    raw.write_text(json.dumps(results, indent=2, default=str))
+    groups: dict[str, str] = {}
+    for workload in results["workloads"].values():
+        groups.update(_groups(workload))
+    chart(results, groups, str(folder / "results.png"))
+    m = results["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items())
+    minutes = results.get("total_seconds", 0) / 60
+    out = [
+        "# Benchmark results",
+        "",
+        "xparallel against what people use instead to parallelise a notebook loop: the standard "
+        "library's pools, joblib, mpire, tqdm's maps, ipyparallel and dask.distributed, every "
+        "contender on the same machine in the same run, each workload's results checked equal to "
+        "the serial loop's. Made by `scripts/devroot bench --write` (= `python -m benchmarks "
+        "--write` against the installed build; `--quick`, `--only cpu,numpy`, `--list`).",
+        "",
+        f"**Machine**: {m.get('cpus')} cores ({m.get('cpu_model', '?')}), "
+        f"{m.get('memory_gb', '?')} GB, {m.get('platform', '')}; Python {m.get('python')}; "
+        f"{versions}. Run started {results['started']} UTC, took {minutes:.0f} min"
+        f"{' (quick mode)' if results.get('quick') else ''}.",
+        "",
+        f"**How noisy**: load average (1, 5, 15 min) {m.get('load_before')} before the run and "
+        f"{m.get('load_after')} after it: the machine is a shared 2-core VM on which other work "
+        "ran at the same time, so absolute times are slower than on a quiet machine and vary by "
+        "tens of percent between runs. Figures are medians over interleaved rounds (every "
+        "contender once per round, so drift hits all alike); *spread* is the fastest and slowest "
+        "round. Compare the ratios within a table, not across runs.",
+        "",
+        "**Memory** is the peak, during the first run, of the process tree (the benchmark's "
+        "process or the kernel, and every worker) minus its value just before, with shared pages "
+        "counted once: the sum over processes of PSS without shared memory, plus every "
+        "shared-memory object (/dev/shm files, deleted or not) once (`benchmarks/memory.py`). "
+        "Summing RSS instead would count an array that two workers map twice. Memory workloads "
+        "run each contender in a fresh process (`benchmarks/isolated.py`), so that no allocator "
+        "keeps what an earlier contender freed.",
+        "",
+        "![every workload, every contender](results.png)",
+        "",
+        "xparallel is red, the standard library blue, other tools grey, the serial loop green; "
+        "error bars are the spread.",
+        "",
+    ]
+    numpy_kernel = results["workloads"].get("numpy_kernel")
+    out += ["## NumPy to processes without copies (issue 13)", "", BEFORE, ""]
+    if numpy_kernel:
+        rows = numpy_kernel["rows"]
+        after = rows.get("%%parallel -b processes -w 2", {})
+        joblib_row = rows.get("joblib.Parallel(n_jobs=2)", {})
+        if "seconds" in after and "seconds" in joblib_row:
+            out += [f"After it, in this run: **{after['seconds']:.2f} s** and a peak rise of "
+                    f"**{after['rise_of_array']:.2f}× the array**, against joblib's "
+                    f"{joblib_row['seconds']:.2f} s and {joblib_row['rise_of_array']:.2f}× in the "
+                    "same kernel (goal: at most joblib's time and 1.2× the array).", ""]
+    out += [
+        "How: captured values are pickled with their large buffers out of band "
+        "(`xparallel/outofband.py`, no copy); the processes backend writes the spec and those "
+        "buffers once into one POSIX shared-memory segment (`backends/shared_buffers.py`); a "
+        "chunk carries only the segment's name; each worker maps it copy-on-write once per job; "
+        "the kernel unlinks it when the job ends (done, failed, interrupted, or the kernel "
+        "gone: multiprocessing's resource tracker).",
+        "",
+    ]
+    for key, workload in results["workloads"].items():
+        out += [f"## {workload['title']}", "", f"*Measured*: {workload['what']}.", "",
+                table(workload, _groups(workload)), ""]
+    for key, figures in results.get("figures", {}).items():
+        out += [f"## {key}", "", _figures(key, figures), ""]
+    if results.get("modules"):
+        out += ["## Other modules", ""]
+        for name, module in results["modules"].items():
+            out.append(f"### benchmarks/{name}.py")
+            out.append("")
+            if "missing" in module:
+                out.append(f"Not run: {module['missing']}.")
+            else:
+                out.append(module.get("printed", "").strip() or
+                           "```\n" + json.dumps(module.get("figures"), indent=2, default=str)
+                           + "\n```")
+            out.append("")
+    out += [f"The run's raw figures: [`{raw.name}`]({raw.name}).", ""]
+    (folder / "RESULTS.md").write_text("\n".join(out))
+
+
+if __name__ == "__main__":  # rewrite the page from a saved run
+    import sys
+
+    saved = json.loads(Path(sys.argv[1]).read_text())
+    write(saved, Path(__file__).resolve().parent)
+    print(datetime.datetime.now().isoformat(), "written")
