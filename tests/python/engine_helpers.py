@@ -137,3 +137,14 @@ def slow_thread_id_factory():
         time.sleep(0.01)
         return threading.get_ident()
     return which
+
+
+def late_printer_factory():
+    return late_printer
+
+
+def late_printer(seconds):
+    """Ignores interrupts for `seconds`, then prints: output of an item whose job is long gone."""
+    stubborn(seconds)
+    print("late output from a cancelled item")
+    return seconds
