@@ -187,6 +187,17 @@ def test_restart_with_sleeping_workers_is_bounded():
     assert _engine.abandoned_workers() == 0  # sleeping workers were woken, not abandoned
 
 
+@pytest.mark.timeout(60)
+def test_restart_with_workers_that_ignore_interrupts_is_bounded():
+    start_stuck(h.stubborn_factory, 3.0)
+    started = time.monotonic()
+    fresh = engine.restart_pool(timeout=1.0)
+    assert time.monotonic() - started < 3.0
+    assert fresh.size == 2 and fresh.states() == ["idle", "idle"]
+    assert run(engine.submit(h.add_one_factory, range(4), workers=2)).results == [1, 2, 3, 4]
+    assert wait_until(lambda: _engine.abandoned_workers() == 0, 10)
+
+
 EXIT_SCRIPT = """
 import sys, time
 sys.path.insert(0, {helpers!r})
