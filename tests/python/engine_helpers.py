@@ -112,8 +112,8 @@ def skewed_factory():
 
 
 def skewed(i):
-    """Item 0 is slow (busy for 1 s of wall time), the others take 5 ms."""
-    end = time.perf_counter() + (1.0 if i == 0 else 0.005)
+    """Item 0 is slow (busy for 1.5 s of wall time), the others take 5 ms."""
+    end = time.perf_counter() + (1.5 if i == 0 else 0.005)
     while time.perf_counter() < end:
         pass
     return i
@@ -137,3 +137,14 @@ def slow_thread_id_factory():
         time.sleep(0.01)
         return threading.get_ident()
     return which
+
+
+def late_printer_factory():
+    return late_printer
+
+
+def late_printer(seconds):
+    """Ignores interrupts for `seconds`, then prints: output of an item whose job is long gone."""
+    stubborn(seconds)
+    print("late output from a cancelled item")
+    return seconds

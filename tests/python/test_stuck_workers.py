@@ -112,6 +112,18 @@ def test_a_loop_that_catches_base_exception_is_set_aside_and_replaced():
 
 
 @pytest.mark.timeout(60)
+def test_a_set_aside_worker_prints_nothing_into_later_jobs():
+    pool, job = start_stuck(h.late_printer_factory, 1.0)
+    job.cancel()
+    pool.drain_events()
+    run(engine.submit(h.add_one_factory, range(10), workers=2))
+    assert pool.set_aside == 2
+    assert wait_until(lambda: pool.set_aside == 0, 10)  # their items returned, and printed
+    text = "".join(t for _, _, t in pool.drain_events())
+    assert "late output" not in text
+
+
+@pytest.mark.timeout(60)
 def test_a_failure_that_cancels_a_job_does_not_wait_for_sleeping_siblings():
     pool = engine.get_pool(2)
     # Item 0 fails at once; item 1 sleeps 20 s on the other worker.
@@ -173,6 +185,17 @@ def test_restart_with_sleeping_workers_is_bounded():
     assert time.monotonic() - started < 2.0
     assert fresh.size == 2 and fresh.states() == ["idle", "idle"]
     assert _engine.abandoned_workers() == 0  # sleeping workers were woken, not abandoned
+
+
+@pytest.mark.timeout(60)
+def test_restart_with_workers_that_ignore_interrupts_is_bounded():
+    start_stuck(h.stubborn_factory, 3.0)
+    started = time.monotonic()
+    fresh = engine.restart_pool(timeout=1.0)
+    assert time.monotonic() - started < 3.0
+    assert fresh.size == 2 and fresh.states() == ["idle", "idle"]
+    assert run(engine.submit(h.add_one_factory, range(4), workers=2)).results == [1, 2, 3, 4]
+    assert wait_until(lambda: _engine.abandoned_workers() == 0, 10)
 
 
 EXIT_SCRIPT = """

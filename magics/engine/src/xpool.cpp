@@ -318,6 +318,11 @@ namespace xparallel
             }
             auto* w = static_cast<pool::worker*>(PyLong_AsVoidPtr(PyTuple_GET_ITEM(self, 0)));
             auto* s = static_cast<pool::shared*>(PyLong_AsVoidPtr(PyTuple_GET_ITEM(self, 1)));
+            if (w->retiring.load())
+            {
+                // Set aside: its job was cancelled long ago, and its slot prints for another.
+                Py_RETURN_NONE;
+            }
             Py_ssize_t size = 0;
             const char* text = PyUnicode_AsUTF8AndSize(args[1], &size);
             if (!text)
