@@ -169,10 +169,14 @@ class Progress:
         pass
 
     def measure(self, report: Any) -> None:
-        """Gives the report the run's measured usage, unless the run measured it itself."""
-        if self._clock is not None and getattr(report, "usage", None) is None:
-            report.usage = self._clock.stop()
-        self._clock = None
+        """Gives the report the run's measured usage, unless the run measured it itself. Not
+        after an interrupt: the notebook must get control back at once, and threads still
+        spinning there would make every read of /proc wait for the GIL (the report's figures
+        then come from the chunks that finished)."""
+        clock, self._clock = self._clock, None
+        if clock is not None and getattr(report, "usage", None) is None \
+                and getattr(report, "status", "") != "interrupted":
+            report.usage = clock.stop()
 
     def finish(self, job: Any, report: Any) -> None:
         self.measure(report)
