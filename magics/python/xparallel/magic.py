@@ -98,6 +98,15 @@ class ParallelMagics(Magics):
         the item's own to use). With inner for/if clauses a failed outer item contributes that
         one stand-in.
 
+        `-b dask` runs the same cell as tasks on a dask.distributed cluster: the notebook's
+        current client, `--scheduler ADDRESS`, or else a LocalCluster of `-w` process workers
+        started once and kept warm (`%parallel_pool --close-dask` closes it). The cell's spec goes
+        once to every worker, items in chunks; a worker's print arrives when its chunk ends,
+        prefixed with the dask worker's name. An interrupt cancels the queued tasks and raises
+        KeyboardInterrupt in the worker threads running this cell's chunks (a blocking C call
+        finishes first); a worker lost mid-run costs nothing but time (dask reruns its tasks).
+        `auto` never picks dask; `--compare` adds a dask row when the notebook has a client.
+
         After the run, `_parallel` holds the report: per-item worker, times and CPU time,
         the errors, partial results after a failure or an interrupt. Workers run your code with
         your rights in this process; a crash in native code takes the kernel down: use

@@ -67,6 +67,8 @@ class _DaskJob(ChunkedJob):
         # Tasks queued at the scheduler while the notebook collects: a worker that finishes one
         # gets the next without waiting for the notebook (still a bounded look-ahead).
         self._lookahead = 4 * threads + 2
+        self._threads = threads
+        self._fixed = chunksize > 0
         self._client = client
         self._index = {address: i for i, address in enumerate(addresses)}
         self.worker_names = [_label(a, info[a].get("name")) for a in addresses]
@@ -92,7 +94,7 @@ class _DaskJob(ChunkedJob):
         dispatched = self._dispatched
         while not self._exhausted and len(self._pending) + len(chunks) < self._lookahead:
             chunk = []
-            for _ in range(self._sizer.next(dispatched)):
+            for _ in range(self._chunk_size(dispatched)):
                 try:
                     chunk.append(next(self._items))
                 except StopIteration:
@@ -117,6 +119,17 @@ class _DaskJob(ChunkedJob):
             self._pending[self._sequence] = task
             self._sequence += 1
             self._dispatched += len(chunk)
+
+    def _chunk_size(self, dispatched: int) -> int:
+        """The engine's size, and toward the end no more than a share of what is left per
+        thread: the last tasks are small, so no worker idles while another finishes a long one
+        (a task costs milliseconds, not the engine's microseconds, so the tail is where a cluster
+        loses time)."""
+        size = self._sizer.next(dispatched)
+        if self._total is not None and not self._fixed:
+            left = max(1, self._total - dispatched)
+            size = min(size, max(1, -(-left // (2 * self._threads))))
+        return size
 
     def _submit_chunks(self, chunks: list[tuple[list, int]]) -> list["_Task"]:
         from .._dask_worker import run_chunk
@@ -182,25 +195,34 @@ class _DaskJob(ChunkedJob):
         return [busy] * self.workers
 
     def cancel(self) -> None:
-        """Queued tasks are cancelled in one message to the scheduler; running ones are told."""
+        """Queued tasks are cancelled and running ones told to stop, without waiting for the
+        scheduler's answer: the notebook is free at once, however busy the cluster is."""
         if self.cancelled:
             return
         self.cancelled = True
         pending = [task.future for task in self._pending.values()]
-        try:
-            if pending:
-                self._client.cancel(pending)
-        except Exception:  # noqa: BLE001 - a cluster already gone has nothing left to cancel
-            pass
+        if pending:
+            self._in_background(self._client._cancel, pending, reason="interrupted in the notebook")
         self._interrupt_running()
         self._finish()
 
     def _interrupt_running(self) -> None:
         from .._dask_worker import interrupt
 
+        self._in_background(self._client._run, interrupt, self._job_id, wait=False,
+                            on_error="ignore")
+
+    def _in_background(self, coroutine_function: Any, *args: Any, **kwargs: Any) -> None:
+        """Runs a client coroutine on the client's event loop, fire and forget."""
+        async def run() -> None:
+            try:
+                await coroutine_function(*args, **kwargs)
+            except Exception:  # noqa: BLE001 - a cluster already gone has nothing to cancel
+                pass
+
         try:
-            self._client.run(interrupt, self._job_id, wait=False)
-        except Exception:  # noqa: BLE001
+            self._client.loop.add_callback(run)
+        except Exception:  # noqa: BLE001 - the client's loop is closed
             pass
 
     def _close(self) -> None:

@@ -22,8 +22,8 @@ class _SerialJob(ChunkedJob):
         future: futures.Future = futures.Future()
         start, cpu, wait = time.time(), time.thread_time(), wait_seconds()
         results, errors = apply(self._function, chunk, first_index, self._stop_on_error)
-        future.set_result((0, results, errors, start, time.time(), time.thread_time() - cpu,
-                           wait_seconds() - wait, "", ""))
+        cpu, wait = time.thread_time() - cpu, wait_seconds() - wait
+        future.set_result((0, results, errors, start, time.time(), cpu, wait, "", ""))
         return future
 
 

@@ -80,8 +80,8 @@ class _ThreadsJob(ChunkedJob):
             results, errors = apply(self._function, chunk, first_index, self._stop_on_error)
         finally:
             self._running.pop(worker, None)
-        return (worker, results, errors, start, time.time(), time.thread_time() - cpu,
-                wait_seconds() - wait, "", "")
+        cpu, wait = time.thread_time() - cpu, wait_seconds() - wait
+        return (worker, results, errors, start, time.time(), cpu, wait, "", "")
 
     def _submit_chunk(self, chunk: list, first_index: int) -> futures.Future:
         return self._executor.submit(self._run, chunk, first_index)
