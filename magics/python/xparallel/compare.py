@@ -12,7 +12,7 @@ from IPython.core.error import UsageError
 
 from .backends import compared_backends
 from .choose import refusal_advice
-from .report import Comparison, ParallelReport
+from .report import Comparison, ParallelReport, compare_rows
 
 
 class ComparisonTable(Comparison):
@@ -35,12 +35,6 @@ class ComparisonTable(Comparison):
         return self._possible()._repr_html_() + notes
 
 
-def _row(name: str, report: ParallelReport, serial_wall: float) -> dict:
-    return {"backend": name, "workers": report.workers, "wall": report.wall,
-            "speedup": serial_wall / report.wall if report.wall else 0.0,
-            "cores_used": report.cores_used, "possible": True, "note": ""}
-
-
 def compare(cell: Any) -> tuple[ComparisonTable, ParallelReport]:
     """Runs `cell` (a run.CellRun whose setup already ran) on every compared backend; returns the
     table and the report whose results the cell keeps (interpreters, else processes)."""
@@ -61,8 +55,7 @@ def compare(cell: Any) -> tuple[ComparisonTable, ParallelReport]:
             raise UsageError(f"%%parallel --compare: the {name} run failed: "
                              f"{advice or first.type_name + ': ' + first.message}")
         reports[name] = report
-    serial_wall = reports["serial"].wall
-    rows += [_row(name, report, serial_wall) for name, report in reports.items()]
+    rows += compare_rows(reports)  # every report gets the serial wall as measured baseline
     order = list(compared_backends())
     rows.sort(key=lambda row: order.index(row["backend"]))
     final = reports.get("interpreters") or reports["processes"]

@@ -22,6 +22,7 @@ from .choose import choose_backend, refusal, refusal_advice, refused_package, se
 from .gather import gather
 from .notebook import assign, local_item_function, raise_in_cell, run_code
 from .output import WorkerOutput
+from .measure import RunClock
 from .progress import make_progress
 from .report import ItemError, ParallelReport
 from .transfer import TransferError
@@ -107,6 +108,8 @@ class CellRun:
             self._keep(report)
             value = self._settle(report)
             show_comparison(table._possible(), quiet=options.quiet)
+            if not options.quiet:
+                print(report.summary())  # the same figures as the table's row, measured
             if plan.targets:
                 assign(plan, value, self.namespace)
             return table
@@ -194,11 +197,14 @@ class CellRun:
         status = "ok"
         job = None
         progress = None
+        # Started before the workers are, so their start-up counts: the run's process-tree CPU.
+        clock = RunClock.start()
         try:
             try:
                 job = backend.submit(work, items, workers, options.chunksize,
                                      options.errors == "raise", total)
-                progress = self._progress(backend_name, job, total, reason, options.quiet or not show)
+                progress = self._progress(backend_name, job, total, reason, options.quiet,
+                                          silent=not show)
                 seen = 0
                 while not job.pump(PUMP_SECONDS):
                     self._output.publish(job.events())
@@ -224,6 +230,8 @@ class CellRun:
                     job.cancel()
                 self._output.publish(job.events(), final=True)
                 report = self._report(job, backend_name, reason, status)
+                if status != "interrupted":  # threads still spinning make /proc reads slow
+                    report.usage = clock.stop()
                 if progress is None:
                     progress = make_progress(backend_name, job.workers, total, reason, quiet=True)
                 progress.finish(job, report)
@@ -231,8 +239,9 @@ class CellRun:
         return report
 
     def _progress(self, backend_name: str, job: Any, total: int | None, reason: str,
-                  quiet: bool) -> Any:
-        progress = make_progress(backend_name, job.workers, total, reason, quiet=quiet)
+                  quiet: bool, silent: bool = False) -> Any:
+        progress = make_progress(backend_name, job.workers, total, reason, quiet=quiet,
+                                 silent=silent)
         names = getattr(job, "worker_names", None)
         for bar, name in zip(getattr(progress, "bars", []), names or []):
             bar.description = name  # a dask worker's name or address, not w1
