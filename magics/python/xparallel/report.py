@@ -231,7 +231,7 @@ def compare_rows(reports: dict[str, ParallelReport]) -> list[dict]:
     for name, report in reports.items():
         rows.append({"backend": name, "workers": report.workers, "wall": report.wall,
                      "speedup": report.speedup, "cores_used": report.cores_used,
-                     "measured": not report.speedup_is_estimate})
+                     "measured": not report.speedup_is_estimate, "possible": True, "note": ""})
     for report in reports.values():
         report.comparison = rows
     return rows
