@@ -5,6 +5,7 @@ it must say that the kernel is not built and still install the engine and the ma
 
 from __future__ import annotations
 
+import re
 import shutil
 import zipfile
 
@@ -35,8 +36,9 @@ def venv(wheel, tmp_path_factory):
 
 def test_without_xeus_the_build_says_the_kernel_is_not_built(wheel):
     _, log = wheel
-    assert "NOT building the xparallel kernel: xeus not found" in log, log[-4000:]
-    assert "%load_ext xparallel" in log
+    text = " ".join(log.split())  # CMake wraps its warnings
+    assert re.search(r"NOT building the xparallel kernel: xeus(, [\w-]+)* not found", text), log[-4000:]
+    assert "%load_ext xparallel" in text
 
 
 def test_without_xeus_the_wheel_holds_the_engine_and_the_magic_only(wheel):
