@@ -65,18 +65,27 @@ def start_console() -> Terminal:
     return terminal
 
 
+def wait_until_closed(terminal: Terminal, timeout: float) -> bool:
+    """Whether the console ended (its tmux session goes with it) within timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if subprocess.run(["tmux", "-L", terminal.socket, "has-session", "-t", "t"],
+                          capture_output=True, env=TERMINAL_ENV).returncode != 0:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def quit_console(terminal: Terminal) -> None:
-    """`exit` at the prompt: the console shuts its kernel down and ends."""
+    """Ctrl-D at an empty prompt, then `y`: the console shuts its kernel down and ends."""
     try:
+        if wait_until_closed(terminal, timeout=0.1):
+            return
         terminal.keys("C-c")
-        terminal.type_line("exit")
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                terminal.screen()
-            except subprocess.CalledProcessError:
-                break  # the session ended with the console
-            time.sleep(0.2)
+        terminal.keys("C-d")
+        terminal.wait_for(r"Do you really want to exit", timeout=10)
+        terminal.keys("y", "Enter")
+        wait_until_closed(terminal, timeout=15)
     finally:
         terminal.close()
 
@@ -132,3 +141,10 @@ def test_the_console_starts_without_a_traceback():
         assert dismiss_startup_crash(terminal) == 0, terminal.screen()[-2000:]
     finally:
         quit_console(terminal)
+
+
+@pytest.mark.xfail(strict=True, reason="the kernel's shell has no ask_exit: `exit` raises "
+                                       "AttributeError instead of ending the console (see the report)")
+def test_exit_ends_the_console(console):
+    console.type_line("exit")
+    assert wait_until_closed(console, timeout=8), console.screen()[-2000:]

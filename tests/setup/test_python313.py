@@ -5,12 +5,13 @@ it must say that the kernel is not built and still install the engine and the ma
 
 from __future__ import annotations
 
+import re
 import shutil
 import zipfile
 
 import pytest
 
-from install_env import make_venv, passed_count, project_version, run
+from install_env import clean_env, make_venv, passed_count, project_version, run
 
 pytestmark = [pytest.mark.timeout(1500),
               pytest.mark.skipif(shutil.which("python3.13") is None, reason="no python3.13 here")]
@@ -19,8 +20,11 @@ pytestmark = [pytest.mark.timeout(1500),
 @pytest.fixture(scope="module")
 def wheel(source_copy, tmp_path_factory):
     out = tmp_path_factory.mktemp("wheel313")
+    # No ninja here: without a generator named, scikit-build-core asks for the ninja package,
+    # which `build` then finds missing (pip without isolation does not check).
     result = run(["python3.13", "-m", "build", "--wheel", "--no-isolation", "--outdir", out,
-                  "-Ccmake.define.CMAKE_DISABLE_FIND_PACKAGE_xeus=ON", source_copy], timeout=1500)
+                  "-Ccmake.define.CMAKE_DISABLE_FIND_PACKAGE_xeus=ON", source_copy], timeout=1500,
+                 env=clean_env(CMAKE_GENERATOR="Unix Makefiles"))
     (built,) = out.glob("xparallel-*-cp313-cp313-*.whl")
     return built, result.stdout
 
@@ -35,8 +39,9 @@ def venv(wheel, tmp_path_factory):
 
 def test_without_xeus_the_build_says_the_kernel_is_not_built(wheel):
     _, log = wheel
-    assert "NOT building the xparallel kernel: xeus not found" in log, log[-4000:]
-    assert "%load_ext xparallel" in log
+    text = " ".join(log.split())  # CMake wraps its warnings
+    assert re.search(r"NOT building the xparallel kernel: xeus(, [\w-]+)* not found", text), log[-4000:]
+    assert "%load_ext xparallel" in text
 
 
 def test_without_xeus_the_wheel_holds_the_engine_and_the_magic_only(wheel):
