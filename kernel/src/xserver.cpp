@@ -11,6 +11,7 @@
 #include <xeus-zmq/xserver_zmq_split.hpp>
 #include <xeus-zmq/xshell_default_runner.hpp>
 
+#include "xparallel/xinterpreter.hpp"
 #include "xparallel/xoutput.hpp"
 
 namespace xparallel
@@ -72,7 +73,12 @@ namespace xparallel
                 p_inner->register_shell_listener(
                     [this](xeus::xmessage message)
                     {
-                        if (message.header().value("msg_type", "") == "history_request")
+                        const std::string kind = message.header().value("msg_type", "");
+                        if (kind != "kernel_info_request")
+                        {
+                            wait_for_python_kernel();
+                        }
+                        if (kind == "history_request")
                         {
                             message = keep_history_request(std::move(message));
                         }
