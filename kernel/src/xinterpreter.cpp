@@ -137,24 +137,23 @@ namespace xparallel
     nl::json interpreter::kernel_info_request_impl()
     {
         const std::string version = python_version();
-        return {
-            {"status", "ok"},
-            {"protocol_version", "5.3"},
-            {"implementation", "xparallel"},
-            {"implementation_version", XPARALLEL_VERSION},
-            {"language_info",
-             {{"name", "python"},
-              {"version", version},
-              {"mimetype", "text/x-python"},
-              {"file_extension", ".py"},
-              {"pygments_lexer", "ipython3"},
-              {"codemirror_mode", {{"name", "ipython"}, {"version", 3}}},
-              {"nbconvert_exporter", "python"}}},
-            {"banner", "xparallel " XPARALLEL_VERSION ": Python " + version
-                           + " on xeus, with %%parallel on own-GIL sub-interpreters"},
-            {"help_links", nl::json::array({{{"text", "xparallel: %%parallel?"},
-                                             {"url", "https://docs.python.org/3/"}}})},
-            {"debugger", false}};
+        return {{"status", "ok"},
+                {"protocol_version", "5.3"},
+                {"implementation", "xparallel"},
+                {"implementation_version", XPARALLEL_VERSION},
+                {"language_info",
+                 {{"name", "python"},
+                  {"version", version},
+                  {"mimetype", "text/x-python"},
+                  {"file_extension", ".py"},
+                  {"pygments_lexer", "ipython3"},
+                  {"codemirror_mode", {{"name", "ipython"}, {"version", 3}}},
+                  {"nbconvert_exporter", "python"}}},
+                {"banner", "xparallel " XPARALLEL_VERSION ": Python " + version +
+                               " on xeus, with %%parallel on own-GIL sub-interpreters"},
+                {"help_links", nl::json::array({{{"text", "xparallel: %%parallel?"},
+                                                 {"url", "https://docs.python.org/3/"}}})},
+                {"debugger", false}};
     }
 
     // Runs on the control thread, possibly while a cell runs: no Python here. Interrupting the
