@@ -102,7 +102,7 @@ namespace xparallel
                     }
                     if (armed.load())
                     {
-                        exit_now(0);
+                        continue;
                     }
                     arm_exit_watchdog();
                     interrupt_running_cell();
