@@ -14,21 +14,11 @@ namespace xparallel
         class history_manager final : public xeus::xhistory_manager
         {
         private:
-            void configure_impl() override
-            {
-            }
+            void configure_impl() override {}
             // IPython's shell stores each cell itself as it runs it.
-            void store_inputs_impl(int, int, const std::string&, const std::string&) override
-            {
-            }
-            nl::json get_tail_impl(int, bool, bool) const override
-            {
-                return answer();
-            }
-            nl::json get_range_impl(int, int, int, bool, bool) const override
-            {
-                return answer();
-            }
+            void store_inputs_impl(int, int, const std::string&, const std::string&) override {}
+            nl::json get_tail_impl(int, bool, bool) const override { return answer(); }
+            nl::json get_range_impl(int, int, int, bool, bool) const override { return answer(); }
             nl::json search_impl(const std::string&, bool, bool, int, bool) const override
             {
                 return answer();

@@ -1,5 +1,8 @@
 #include "xparallel/xinterpreter.hpp"
 
+#include <condition_variable>
+#include <mutex>
+
 #include <xeus/xhelper.hpp>
 
 #include "xparallel/xjson_bridge.hpp"
@@ -7,8 +10,32 @@
 #include "xparallel/xoutput.hpp"
 #include "xparallel/xsignals.hpp"
 
+#ifndef XPARALLEL_VERSION
+#define XPARALLEL_VERSION "dev"
+#endif
+
 namespace xparallel
 {
+    namespace
+    {
+        std::mutex loading;
+        std::condition_variable loaded_signal;
+        bool loaded = false;
+
+        // "3.14.0 (main, ...)" -> "3.14.0", what platform.python_version() gives.
+        std::string python_version()
+        {
+            const std::string full = Py_GetVersion();
+            return full.substr(0, full.find(' '));
+        }
+    } // namespace
+
+    void wait_for_python_kernel()
+    {
+        std::unique_lock<std::mutex> lock(loading);
+        loaded_signal.wait(lock, [] { return loaded; });
+    }
+
     interpreter::interpreter()
     {
         xeus::register_interpreter(this);
@@ -16,14 +43,39 @@ namespace xparallel
 
     interpreter::~interpreter()
     {
+        if (m_loader.joinable())
+        {
+            m_loader.join();
+        }
         py::gil_scoped_acquire gil;
         m_kernel = py::object();
     }
 
+    // On the main thread, without the GIL. The loader inherits the main thread's signal mask
+    // (every async signal held off).
     void interpreter::configure_impl()
     {
-        py::gil_scoped_acquire gil;
-        m_kernel = py::module_::import("xparallel_kernel").attr("Kernel")();
+        m_loader = std::thread(
+            [this]
+            {
+                {
+                    py::gil_scoped_acquire gil;
+                    try
+                    {
+                        m_kernel = py::module_::import("xparallel_kernel").attr("Kernel")();
+                    }
+                    catch (py::error_already_set& error)
+                    {
+                        error.restore();
+                        PyErr_Print();
+                    }
+                }
+                {
+                    std::lock_guard<std::mutex> lock(loading);
+                    loaded = true;
+                }
+                loaded_signal.notify_all();
+            });
     }
 
     nl::json interpreter::call_kernel(const char* method, const py::args& args)
@@ -81,10 +133,27 @@ namespace xparallel
         return call_kernel("is_complete", py::make_tuple(code));
     }
 
+    // Answered without Python, so that the kernel is ready while IPython still loads.
     nl::json interpreter::kernel_info_request_impl()
     {
-        py::gil_scoped_acquire gil;
-        return call_kernel("kernel_info", py::make_tuple());
+        const std::string version = python_version();
+        return {{"status", "ok"},
+                {"protocol_version", "5.3"},
+                {"implementation", "xparallel"},
+                {"implementation_version", XPARALLEL_VERSION},
+                {"language_info",
+                 {{"name", "python"},
+                  {"version", version},
+                  {"mimetype", "text/x-python"},
+                  {"file_extension", ".py"},
+                  {"pygments_lexer", "ipython3"},
+                  {"codemirror_mode", {{"name", "ipython"}, {"version", 3}}},
+                  {"nbconvert_exporter", "python"}}},
+                {"banner", "xparallel " XPARALLEL_VERSION ": Python " + version +
+                               " on xeus, with %%parallel on own-GIL sub-interpreters"},
+                {"help_links", nl::json::array({{{"text", "xparallel: %%parallel?"},
+                                                 {"url", "https://docs.python.org/3/"}}})},
+                {"debugger", false}};
     }
 
     // Runs on the control thread, possibly while a cell runs: no Python here. Interrupting the

@@ -102,7 +102,7 @@ namespace xparallel
                     }
                     if (armed.load())
                     {
-                        exit_now(0);
+                        continue;
                     }
                     arm_exit_watchdog();
                     interrupt_running_cell();
@@ -115,45 +115,30 @@ namespace xparallel
     void end_python_work()
     {
         arm_exit_watchdog();
+        const double left = std::chrono::duration<double>(exit_time() - clock::now()).count();
+        const double timeout = std::max(0.1, std::min(1.0, left - 0.7));
         bool abandoned = false;
+        PyGILState_STATE gil = PyGILState_Ensure();
+        PyObject* lifetime = PyImport_ImportModule("xparallel_kernel.lifetime");
+        if (lifetime != nullptr)
         {
-            PyGILState_STATE gil = PyGILState_Ensure();
-            PyObject* modules = PyImport_GetModuleDict(); // borrowed
-            PyObject* engine = PyDict_GetItemString(modules, "xparallel.engine"); // borrowed
-            PyObject* shutdown =
-                engine ? PyObject_GetAttrString(engine, "shutdown_pool") : nullptr;
-            if (shutdown != nullptr)
+            PyObject* result = PyObject_CallMethod(lifetime, "end_engine_pool", "d", timeout);
+            abandoned = result == Py_True;
+            if (result == nullptr)
             {
-                const double left =
-                    std::chrono::duration<double>(exit_time() - clock::now()).count();
-                const double timeout = std::max(0.1, std::min(1.0, left - 0.7));
-                PyObject* result = PyObject_CallFunction(shutdown, "d", timeout);
-                abandoned = result != nullptr && result == Py_False;
-                if (result == nullptr)
-                {
-                    PyErr_Print();
-                }
-                Py_XDECREF(result);
-                Py_DECREF(shutdown);
+                PyErr_Print();
             }
-            PyErr_Clear();
-            PyGILState_Release(gil);
+            Py_XDECREF(result);
+            if (abandoned)
+            {
+                Py_XDECREF(PyObject_CallMethod(lifetime, "flush_standard_streams", nullptr));
+            }
+            Py_DECREF(lifetime);
         }
+        PyErr_Clear();
+        PyGILState_Release(gil);
         if (abandoned)
         {
-            PyGILState_STATE gil = PyGILState_Ensure();
-            PyObject* sys_stdout = PySys_GetObject("__stdout__");
-            PyObject* sys_stderr = PySys_GetObject("__stderr__");
-            for (PyObject* stream : {sys_stdout, sys_stderr})
-            {
-                if (stream != nullptr && stream != Py_None)
-                {
-                    PyObject* r = PyObject_CallMethod(stream, "flush", nullptr);
-                    Py_XDECREF(r);
-                }
-            }
-            PyErr_Clear();
-            PyGILState_Release(gil);
             exit_now(0);
         }
     }

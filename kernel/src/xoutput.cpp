@@ -94,10 +94,9 @@ namespace xparallel
                 // and its newline separately); then at most one message per interval.
                 const auto full = [&] { return s.stopping || s.pending_size >= max_pending; };
                 s.wake.wait_until(lock, clock::now() + flush_interval,
-                                  [&]
-                                  {
-                                      return full() || s.pending.empty()
-                                             || s.pending.back().text.back() == '\n';
+                                  [&] {
+                                      return full() || s.pending.empty() ||
+                                             s.pending.back().text.back() == '\n';
                                   });
                 s.wake.wait_until(lock, s.last_flush + flush_interval, full);
                 lock.unlock();
@@ -112,8 +111,7 @@ namespace xparallel
         return state().publish;
     }
 
-    output_lock::output_lock()
-        : m_lock(state().publish)
+    output_lock::output_lock() : m_lock(state().publish)
     {
         flush_streams_locked();
     }

@@ -11,6 +11,7 @@
 #include <xeus-zmq/xserver_zmq_split.hpp>
 #include <xeus-zmq/xshell_default_runner.hpp>
 
+#include "xparallel/xinterpreter.hpp"
 #include "xparallel/xoutput.hpp"
 
 namespace xparallel
@@ -38,10 +39,7 @@ namespace xparallel
                 stop_channels();
             }
 
-            void stop_impl() override
-            {
-                m_stop.store(true);
-            }
+            void stop_impl() override { m_stop.store(true); }
 
             std::atomic<bool> m_stop{false};
         };
@@ -55,35 +53,40 @@ namespace xparallel
             history_request = message.content();
             nl::json parsed = nl::json::object();
             const auto kind = history_request.find("hist_access_type");
-            const bool known = kind != history_request.end() && kind->is_string()
-                               && (*kind == "tail" || *kind == "range" || *kind == "search");
+            const bool known = kind != history_request.end() && kind->is_string() &&
+                               (*kind == "tail" || *kind == "range" || *kind == "search");
             parsed["hist_access_type"] = known ? kind->get<std::string>() : "tail";
-            return xeus::xmessage(message.identities(), message.header(),
-                                  message.parent_header(), message.metadata(),
-                                  std::move(parsed), message.buffers());
+            return xeus::xmessage(message.identities(), message.header(), message.parent_header(),
+                                  message.metadata(), std::move(parsed), message.buffers());
         }
 
         class server final : public xeus::xserver
         {
         public:
-            explicit server(std::unique_ptr<xeus::xserver> inner)
-                : p_inner(std::move(inner))
+            explicit server(std::unique_ptr<xeus::xserver> inner) : p_inner(std::move(inner))
             {
                 p_inner->register_shell_listener(
                     [this](xeus::xmessage message)
                     {
-                        if (message.header().value("msg_type", "") == "history_request")
+                        const std::string kind = message.header().value("msg_type", "");
+                        if (kind != "kernel_info_request")
+                        {
+                            wait_for_python_kernel();
+                        }
+                        if (kind == "history_request")
                         {
                             message = keep_history_request(std::move(message));
                         }
                         notify_shell_listener(std::move(message));
                     });
-                p_inner->register_control_listener([this](xeus::xmessage message)
-                                                   { notify_control_listener(std::move(message)); });
+                p_inner->register_control_listener(
+                    [this](xeus::xmessage message)
+                    { notify_control_listener(std::move(message)); });
                 p_inner->register_stdin_listener([this](xeus::xmessage message)
                                                  { notify_stdin_listener(std::move(message)); });
-                p_inner->register_internal_listener([this](nl::json message)
-                                                    { return notify_internal_listener(std::move(message)); });
+                p_inner->register_internal_listener(
+                    [this](nl::json message)
+                    { return notify_internal_listener(std::move(message)); });
             }
 
         private:
@@ -117,10 +120,7 @@ namespace xparallel
             {
                 p_inner->abort_queue(l, polling_interval);
             }
-            void stop_impl() override
-            {
-                p_inner->stop();
-            }
+            void stop_impl() override { p_inner->stop(); }
             void update_config_impl(xeus::xkernel_configuration& config) const override
             {
                 p_inner->update_config(config);
@@ -136,9 +136,9 @@ namespace xparallel
     {
         auto control = std::make_unique<control_runner>();
         the_control_runner.store(control.get());
-        return std::make_unique<server>(xeus::make_xserver_shell(
-            context, config, eh, std::move(control),
-            std::make_unique<xeus::xshell_default_runner>()));
+        return std::make_unique<server>(
+            xeus::make_xserver_shell(context, config, eh, std::move(control),
+                                     std::make_unique<xeus::xshell_default_runner>()));
     }
 
     void request_kernel_stop()

@@ -19,8 +19,8 @@ namespace xparallel
         {
             sigset_t set;
             sigfillset(&set);
-            for (int kept : {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS,
-                             SIGABRT})
+            for (int kept :
+                 {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT})
             {
                 sigdelset(&set, kept);
             }

@@ -136,3 +136,38 @@ def test_a_kernel_whose_parent_dies_exits_cleanly(tmp_path: Path):
             parent.kill()
         if kernel_pid is not None and not exited(kernel_pid):
             os.kill(kernel_pid, 9)
+
+
+FAKE_ENGINE = """
+import atexit, xparallel.engine as engine
+def shutdown_pool(timeout: float = 2.0) -> bool:
+    open({asked!r}, 'w').write(repr(timeout))
+    return {joined}
+engine.shutdown_pool = shutdown_pool
+atexit.register(lambda: open({finalized!r}, 'w').write('finalized'))
+"""
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("joined", [True, False])
+def test_exit_follows_the_engines_bounded_shutdown(tmp_path: Path, joined: bool):
+    # The agreed interface: shutdown_pool(timeout) returns False when it abandoned stuck workers;
+    # the kernel then flushes and exits with 0 without finalising Python (which would wait).
+    asked, finalized = tmp_path / "asked", tmp_path / "finalized"
+    km, kc = start()
+    process = km.provisioner.process
+    try:
+        run = execute(kc, FAKE_ENGINE.format(asked=str(asked), finalized=str(finalized),
+                                             joined=joined))
+        assert run.status == "ok", run.messages
+        started = time.monotonic()
+        km.shutdown_kernel(now=False)
+        code = process.wait(timeout=30)
+        elapsed = time.monotonic() - started
+    finally:
+        kc.stop_channels()
+        if process.poll() is None:
+            process.kill()
+    assert code == 0 and elapsed < 5
+    assert 0 < float(asked.read_text()) <= 2.0
+    assert finalized.exists() == joined

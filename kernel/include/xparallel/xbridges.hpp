@@ -8,8 +8,8 @@ namespace xparallel
     namespace py = pybind11;
 
     // The embedded module `_xparallel_kernel` through which the kernel's Python half reaches the
-    // front end. Every call publishes from the calling thread; the Python half calls only from the
-    // main thread, the one that owns the shell socket.
+    // front end. Any thread may call it: every message goes through the one publishing path of
+    // xoutput.hpp (input requests excepted: main thread only, as cells run there).
     void bind_output_bridge(py::module_& m); // streams, display data, results, errors, input
     void bind_comm_bridge(py::module_& m);   // comms, for the `comm` package and ipywidgets
 

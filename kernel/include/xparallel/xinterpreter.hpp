@@ -3,6 +3,7 @@
 
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include <pybind11/pybind11.h>
 #include <xeus/xinterpreter.hpp>
@@ -17,6 +18,11 @@ namespace xparallel
     // control thread and only ever signal the main thread. Output may be published from any
     // thread (xoutput.hpp): the current request, whose header output carries as its parent, is
     // read under a mutex.
+    // Startup: IPython, the bridges and the magic are loaded on a thread of their own while the
+    // kernel's sockets come up, so that the kernel answers kernel_info (from C++) as soon as it
+    // listens; every other request waits until they are loaded (wait_for_python_kernel).
+    void wait_for_python_kernel();
+
     class interpreter final : public xeus::xinterpreter
     {
     public:
@@ -47,6 +53,7 @@ namespace xparallel
         nl::json call_kernel(const char* method, const py::args& args);
 
         py::object m_kernel;
+        std::thread m_loader;
         mutable std::mutex m_context_mutex;
         xeus::xrequest_context m_context;
     };

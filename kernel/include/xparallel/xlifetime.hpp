@@ -9,9 +9,8 @@ namespace xparallel
     // the engine's workers do (a cell that swallows KeyboardInterrupt, a worker stuck in a
     // blocking call, a non-daemon thread that never returns).
 
-    // Time from a shutdown request (or the parent's death) to the process's exit at the latest;
-    // Jupyter waits 5 s before it kills a kernel.
-    // jupyter_client sends SIGTERM when a kernel has not exited 2.5 s after a shutdown request.
+    // Time from a shutdown request (or the parent's death) to the process's exit at the latest:
+    // jupyter_client sends SIGTERM 2.5 s after its shutdown request and SIGKILL 2.5 s later.
     inline constexpr std::chrono::milliseconds exit_deadline{2000};
 
     // From then on the process exits at the latest after `exit_deadline`: a watchdog thread
@@ -23,8 +22,9 @@ namespace xparallel
     // if asked to. Call once the kernel is built, before it starts.
     void watch_parent_process();
 
-    // SIGTERM (Jupyter's next step when a kernel is late, or `kill`) shuts the kernel down as a
-    // shutdown request does; a second one, or one after a shutdown began, exits at once with 0.
+    // SIGTERM (`kill`, or Jupyter's next step when a kernel is late) shuts the kernel down as a
+    // shutdown request does; once a shutdown has begun, the watchdog bounds it, so a SIGTERM then
+    // lets finalisation go on.
     // Call in main() after the signal mask is set, before other threads start.
     void handle_termination_requests();
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import builtins
 import getpass
-import platform
 import sys
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -89,27 +88,6 @@ class Kernel:
         if status == "incomplete":
             reply["indent"] = " " * (indent or 0)
         return reply
-
-    def kernel_info(self) -> dict:
-        return {
-            "status": "ok",
-            "protocol_version": "5.3",
-            "implementation": self.implementation,
-            "implementation_version": self.implementation_version,
-            "language_info": {
-                "name": "python",
-                "version": platform.python_version(),
-                "mimetype": "text/x-python",
-                "file_extension": ".py",
-                "pygments_lexer": "ipython3",
-                "codemirror_mode": {"name": "ipython", "version": 3},
-                "nbconvert_exporter": "python",
-            },
-            "banner": f"xparallel {__version__}: Python {platform.python_version()} on xeus, "
-                      "with %%parallel on own-GIL sub-interpreters",
-            "help_links": [{"text": "xparallel: %%parallel?", "url": "https://docs.python.org/3/"}],
-            "debugger": False,
-        }
 
     def history(self, request: dict) -> dict:
         """A history_reply's content, as ipykernel computes it (IPython's history manager)."""
