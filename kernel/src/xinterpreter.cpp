@@ -133,9 +133,13 @@ namespace xparallel
         return call_kernel("is_complete", py::make_tuple(code));
     }
 
-    // Answered without Python, so that the kernel is ready while IPython still loads.
+    // Answered once IPython has loaded (it loads on its own thread while the sockets come up):
+    // front ends take this reply as "ready", and jupyter console's start-up history request,
+    // sent right after it, gives up after a second; answered earlier, that reply arrived late
+    // and was taken for the answer to its next request.
     nl::json interpreter::kernel_info_request_impl()
     {
+        wait_for_python_kernel();
         const std::string version = python_version();
         return {{"status", "ok"},
                 {"protocol_version", "5.3"},

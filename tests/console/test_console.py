@@ -143,8 +143,6 @@ def test_the_console_starts_without_a_traceback():
         quit_console(terminal)
 
 
-@pytest.mark.xfail(strict=True, reason="the kernel's shell has no ask_exit: `exit` raises "
-                                       "AttributeError instead of ending the console (see the report)")
 def test_exit_ends_the_console(console):
     console.type_line("exit")
     assert wait_until_closed(console, timeout=8), console.screen()[-2000:]

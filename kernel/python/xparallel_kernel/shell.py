@@ -15,6 +15,11 @@ class Shell(XPythonShell):
     last_error: tuple[str, str, list[str]] | None = None
     publish_error: Any = None
 
+    def ask_exit(self) -> None:
+        # `exit` / `quit`: the front end ends its session (jupyter console quits) on this payload,
+        # as with ipykernel; the kernel itself is the front end's to shut down.
+        self.payload_manager.write_payload({"source": "ask_exit", "keepkernel": False})
+
     def _showtraceback(self, etype: type, evalue: BaseException, stb: list[str]) -> None:
         self.last_error = (etype.__name__, str(evalue), list(stb))
         if self.publish_error is not None:
