@@ -64,7 +64,8 @@ def write(results: dict[str, Any], folder: Path) -> None:
         f"**Machine**: {m.get('cpus')} cores ({m.get('cpu_model', '?')}), "
         f"{m.get('memory_gb', '?')} GB, {m.get('platform', '')}; Python {m.get('python')}; "
         f"{versions}. Run started {results['started']} UTC, took {minutes:.0f} min"
-        f"{' (quick mode)' if results.get('quick') else ''}.",
+        f"{' (quick mode)' if results.get('quick') else ''}"
+        f"{'' if results.get('complete', True) else ' and was stopped before its end: workloads not shown here were not run'}.",
         "",
         f"**How noisy**: load average (1, 5, 15 min) {m.get('load_before')} before the run and "
         f"{m.get('load_after')} after it: the machine is a shared 2-core VM on which other work "
