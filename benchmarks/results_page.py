@@ -10,16 +10,24 @@ from typing import Any
 
 from .report import chart, table
 
-# Measured by hand before the shared-memory change (commit 3137277, processes backend sending the
+# Measured before the shared-memory change (commit 3137277, the processes backend sending the
 # pickled spec, array inside, with every chunk), with the same measure of memory (shared pages
-# once): `scripts/devroot run python3 tmp_scratch/np_before.py 256`, which is what
-# `python -m benchmarks --only numpy_kernel` now does, under a load average of about 9.
+# once), by the script that became `python -m benchmarks --only numpy_kernel` (the processes
+# cell alone, 256 MB), under a load average of about 9.
 BEFORE = ("Before this change (main at 3137277), the issue's cell on a 256 MB array took **95.1 s** "
           "and raised the kernel tree's peak by **1,955 MB (7.6× the array)** (load average 9; "
           "the issue measured 26.3 s and +2.5 GB on a quieter machine); the regression tests of "
           "`tests/processes` measured, before the change, 512 MB read by the workers through "
           "their pipes for a 32 MB array in 16 chunks, and a peak rise of 979 MB for a 128 MB "
           "array.")
+
+
+# Measured during development at a lower load (average 6-8), for comparison with the run below.
+AT_LOWER_LOAD = ("At a lower load (average 6–8), during development: `python -m benchmarks --quick "
+                 "--only numpy` (64 MB array, fresh processes) gave `%%parallel -b processes` "
+                 "0.14 s and a peak rise of 1.00× the array, joblib 0.90 s and 1.29×, "
+                 "ProcessPoolExecutor 0.39 s, mpire (fork) 0.14 s; the issue's cell in a kernel "
+                 "on a 64 MB array ran in 0.08–0.13 s over 4 warm runs against joblib's 0.10 s.")
 
 
 def _groups(workload: dict) -> dict[str, str]:
@@ -89,7 +97,7 @@ def write(results: dict[str, Any], folder: Path) -> None:
         "",
     ]
     numpy_kernel = results["workloads"].get("numpy_kernel")
-    out += ["## NumPy to processes without copies (issue 13)", "", BEFORE, ""]
+    out += ["## NumPy to processes without copies (issue 13)", "", BEFORE, "", AT_LOWER_LOAD, ""]
     if numpy_kernel:
         rows = numpy_kernel["rows"]
         after = rows.get("%%parallel -b processes -w 2", {})
