@@ -30,6 +30,27 @@ AT_LOWER_LOAD = ("At a lower load (average 6–8), during development: `python -
                  "on a 64 MB array ran in 0.08–0.13 s over 4 warm runs against joblib's 0.10 s.")
 
 
+def _overload_warning(m: dict) -> list[str]:
+    """Under a load well above the core count, timings say how much of contended cores each
+    contender got, not how well it parallelises: say so where a reader will see it."""
+    try:
+        load = float(str(m.get("load_before", "0")).split(",")[0])
+        cpus = int(m.get("cpus") or 1)
+    except ValueError:
+        return []
+    if load < 2 * cpus:
+        return []
+    return [f"**This run is not a fair measure of speed**: the load average was {load:.0f} on "
+            f"{cpus} cores (other builds and test suites ran on the machine), so every "
+            "contender waited for a core most of the time. A speedup then says how large a "
+            "share of the contended cores a tool's threads and processes won (more runnable "
+            "threads win more, which is why thread pools look fast on pure-Python work here), "
+            "not how well it parallelises, and wall times are several times those of a quiet "
+            "machine. What stays meaningful: results equal, memory (peak rises do not depend on "
+            "the load), and which tools could not run or start. Rerun `scripts/devroot bench "
+            "--write` on a quiet machine for the timings.", ""]
+
+
 def _groups(workload: dict) -> dict[str, str]:
     from .__main__ import group_of
 
@@ -82,6 +103,7 @@ def write(results: dict[str, Any], folder: Path) -> None:
         "contender once per round, so drift hits all alike); *spread* is the fastest and slowest "
         "round. Compare the ratios within a table, not across runs.",
         "",
+        *_overload_warning(m),
         "**Memory** is the peak, during the first run, of the process tree (the benchmark's "
         "process or the kernel, and every worker) minus its value just before, with shared pages "
         "counted once: the sum over processes of PSS without shared memory, plus every "
