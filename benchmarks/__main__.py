@@ -94,7 +94,7 @@ def load() -> str:
 def run_module(name: str, quick: bool) -> dict:
     """Another helper's benchmark module: its main(argv) -> dict, and the markdown it printed."""
     if importlib.util.find_spec(f"benchmarks.{name}") is None:
-        return {"missing": f"benchmarks/{name}.py does not exist (yet)"}
+        return {"missing": f"benchmarks/{name}.py is not in this checkout"}
     printed = io.StringIO()
 
     class Tee(io.TextIOBase):
