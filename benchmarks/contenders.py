@@ -191,12 +191,15 @@ class Joblib(Contender):
 
 class Mpire(Contender):
     name, group = "mpire.WorkerPool", "peer"
-    note = "its default start method (fork), automatic chunks"
+    # Its default, fork, is used where the process has no sub-interpreters (benchmarks.isolated):
+    # forked from the suite's own process, which runs xparallel's sub-interpreter pool, its
+    # workers died at start and mpire waited for them forever.
+    note = "forkserver start in the suite's process (fork hangs there), automatic chunks"
 
     def open(self):
         from mpire import WorkerPool
 
-        self.pool = WorkerPool(n_jobs=WORKERS, keep_alive=True)
+        self.pool = WorkerPool(n_jobs=WORKERS, start_method="forkserver", keep_alive=True)
         self.pool.map(w.add_one, list(range(WORKERS)))
 
     def map(self, name, items, chunk=None):

@@ -34,6 +34,12 @@ def check(values: list) -> str:
 # ---- large results: every contender's own map ---------------------------------------------------
 def results_runner(name: str, count: int) -> tuple[Callable[[], list], Callable[[], None]]:
     contender = {x.name: x for x in c.all_contenders()}[name]
+    if isinstance(contender, c.Mpire):  # no sub-interpreters in this process: mpire's default
+        from mpire import WorkerPool
+
+        contender.pool = WorkerPool(n_jobs=c.WORKERS, keep_alive=True)
+        contender.pool.map(w.add_one, [0, 1])
+        return (lambda: contender.map("megabyte", list(range(count)))), contender.close
     contender.open()
     return (lambda: contender.map("megabyte", list(range(count)))), contender.close
 

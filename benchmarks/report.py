@@ -64,7 +64,8 @@ def chart(results: dict[str, Any], groups: dict[str, str], path: str) -> None:
     count = len(panels) + len(extra)
     columns = 2
     rows_ = math.ceil(count / columns)
-    figure, axes = plt.subplots(rows_, columns, figsize=(15, 4.2 * rows_), squeeze=False)
+    figure, axes = plt.subplots(rows_, columns, figsize=(16, 4.2 * rows_), squeeze=False,
+                                layout="constrained")
     cells = iter(axes.flat)
     for name, workload in panels + [(n, {**w, "key": w["second"][0], "unit": w["second"][1],
                                          "higher_is_better": False, "spreadless": True})
@@ -73,7 +74,8 @@ def chart(results: dict[str, Any], groups: dict[str, str], path: str) -> None:
         items = ordered(workload)
         labels, values, colours, errors = [], [], [], [[], []]
         for contender, row in items:
-            labels.append(contender if len(contender) < 34 else contender[:32] + "…")
+            short = contender.replace(" (2 items, magic end to end)", " (2 items)")
+            labels.append(short if len(short) <= 30 else short[:29] + "…")
             value = row.get(workload["key"])
             values.append(value if value is not None else 0)
             colours.append(GROUP_COLOURS.get(groups.get(contender, ""), "#bbbbbb")
@@ -89,12 +91,15 @@ def chart(results: dict[str, Any], groups: dict[str, str], path: str) -> None:
                 error_kw={"elinewidth": 0.8})
         ax.set_yticks(list(positions), labels, fontsize=8)
         ax.invert_yaxis()
+        positive = [v for v in values if v > 0]
+        logarithmic = workload["key"] in ("us_per_item", "ms") and positive and \
+            max(positive) / min(positive) > 50
+        if logarithmic:
+            ax.set_xscale("log")
+        floor = min(positive) if logarithmic else 0
         for position, (value, (_, row)) in enumerate(zip(values, items)):
             text = _fmt(value) if workload["key"] in row else "not run"
-            ax.text(value, position, " " + text, va="center", fontsize=7)
-        positive = [v for v in values if v > 0]
-        if positive and max(positive) / min(positive) > 50:
-            ax.set_xscale("log")
+            ax.text(max(value, floor), position, " " + text, va="center", fontsize=7)
         better = "higher is better" if workload["higher_is_better"] else "lower is better"
         ax.set_title(f"{workload['title'] if not workload.get('spreadless') else workload['title'] + ': peak memory'}"
                      f"\n{workload['unit']}, {better}", fontsize=9)
@@ -103,11 +108,11 @@ def chart(results: dict[str, Any], groups: dict[str, str], path: str) -> None:
     for ax in cells:
         ax.axis("off")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in GROUP_COLOURS.values()]
-    figure.legend(handles, list(GROUP_COLOURS), loc="upper center", ncol=4, frameon=False)
+    figure.legend(handles, list(GROUP_COLOURS), loc="outside upper right", ncol=4,
+                  frameon=False)
     machine = results.get("machine", {})
     figure.suptitle(f"xparallel against what users pick instead — {machine.get('cpus')} cores, "
-                    f"Python {machine.get('python')}, load {machine.get('load_before', '?')}",
-                    y=0.995, fontsize=11)
-    figure.tight_layout(rect=(0, 0, 1, 0.97))
-    figure.savefig(path, dpi=90)
+                    f"Python {machine.get('python')}, load average {machine.get('load_before', '?')}",
+                    fontsize=11)
+    figure.savefig(path, dpi=80)
     plt.close(figure)

@@ -10,16 +10,45 @@ from typing import Any
 
 from .report import chart, table
 
-# Measured by hand before the shared-memory change (commit 3137277, processes backend sending the
+# Measured before the shared-memory change (commit 3137277, the processes backend sending the
 # pickled spec, array inside, with every chunk), with the same measure of memory (shared pages
-# once): `scripts/devroot run python3 tmp_scratch/np_before.py 256`, which is what
-# `python -m benchmarks --only numpy_kernel` now does, under a load average of about 9.
+# once), by the script that became `python -m benchmarks --only numpy_kernel` (the processes
+# cell alone, 256 MB), under a load average of about 9.
 BEFORE = ("Before this change (main at 3137277), the issue's cell on a 256 MB array took **95.1 s** "
           "and raised the kernel tree's peak by **1,955 MB (7.6× the array)** (load average 9; "
           "the issue measured 26.3 s and +2.5 GB on a quieter machine); the regression tests of "
           "`tests/processes` measured, before the change, 512 MB read by the workers through "
           "their pipes for a 32 MB array in 16 chunks, and a peak rise of 979 MB for a 128 MB "
           "array.")
+
+
+# Measured during development at a lower load (average 6-8), for comparison with the run below.
+AT_LOWER_LOAD = ("At a lower load (average 6–8), during development: `python -m benchmarks --quick "
+                 "--only numpy` (64 MB array, fresh processes) gave `%%parallel -b processes` "
+                 "0.14 s and a peak rise of 1.00× the array, joblib 0.90 s and 1.29×, "
+                 "ProcessPoolExecutor 0.39 s, mpire (fork) 0.14 s; the issue's cell in a kernel "
+                 "on a 64 MB array ran in 0.08–0.13 s over 4 warm runs against joblib's 0.10 s.")
+
+
+def _overload_warning(m: dict) -> list[str]:
+    """Under a load well above the core count, timings say how much of contended cores each
+    contender got, not how well it parallelises: say so where a reader will see it."""
+    try:
+        load = float(str(m.get("load_before", "0")).split(",")[0])
+        cpus = int(m.get("cpus") or 1)
+    except ValueError:
+        return []
+    if load < 2 * cpus:
+        return []
+    return [f"**This run is not a fair measure of speed**: the load average was {load:.0f} on "
+            f"{cpus} cores (other builds and test suites ran on the machine), so every "
+            "contender waited for a core most of the time. A speedup then says how large a "
+            "share of the contended cores a tool's threads and processes won (more runnable "
+            "threads win more, which is why thread pools look fast on pure-Python work here), "
+            "not how well it parallelises, and wall times are several times those of a quiet "
+            "machine. What stays meaningful: results equal, memory (peak rises do not depend on "
+            "the load), and which tools could not run or start. Rerun `scripts/devroot bench "
+            "--write` on a quiet machine for the timings.", ""]
 
 
 def _groups(workload: dict) -> dict[str, str]:
@@ -64,7 +93,8 @@ def write(results: dict[str, Any], folder: Path) -> None:
         f"**Machine**: {m.get('cpus')} cores ({m.get('cpu_model', '?')}), "
         f"{m.get('memory_gb', '?')} GB, {m.get('platform', '')}; Python {m.get('python')}; "
         f"{versions}. Run started {results['started']} UTC, took {minutes:.0f} min"
-        f"{' (quick mode)' if results.get('quick') else ''}.",
+        f"{' (quick mode)' if results.get('quick') else ''}"
+        f"{'' if results.get('complete', True) else ' and was stopped before its end: workloads not shown here were not run'}.",
         "",
         f"**How noisy**: load average (1, 5, 15 min) {m.get('load_before')} before the run and "
         f"{m.get('load_after')} after it: the machine is a shared 2-core VM on which other work "
@@ -73,6 +103,7 @@ def write(results: dict[str, Any], folder: Path) -> None:
         "contender once per round, so drift hits all alike); *spread* is the fastest and slowest "
         "round. Compare the ratios within a table, not across runs.",
         "",
+        *_overload_warning(m),
         "**Memory** is the peak, during the first run, of the process tree (the benchmark's "
         "process or the kernel, and every worker) minus its value just before, with shared pages "
         "counted once: the sum over processes of PSS without shared memory, plus every "
@@ -88,7 +119,7 @@ def write(results: dict[str, Any], folder: Path) -> None:
         "",
     ]
     numpy_kernel = results["workloads"].get("numpy_kernel")
-    out += ["## NumPy to processes without copies (issue 13)", "", BEFORE, ""]
+    out += ["## NumPy to processes without copies (issue 13)", "", BEFORE, "", AT_LOWER_LOAD, ""]
     if numpy_kernel:
         rows = numpy_kernel["rows"]
         after = rows.get("%%parallel -b processes -w 2", {})

@@ -163,7 +163,7 @@ def cold_start(rounds: int, log) -> dict:
 
     rows: dict[str, dict] = {}
     for contender in c.all_contenders():
-        if contender.name.startswith("%%parallel"):
+        if contender.name.startswith(("%%parallel", "serial")):
             continue  # the magic's pools are the engine's and the stdlib's: measured below
         times = []
         repeat = min(rounds, 2) if contender.group == "peer" and "tqdm" not in contender.name \
@@ -203,7 +203,8 @@ def cold_start(rounds: int, log) -> dict:
         "ok": True}
     return {"title": f"Cold start: {c.WORKERS} workers started, 2 items, shut down",
             "what": f"wall time from nothing to 2 results and the pool shut down (median of "
-                    f"{rounds}; 2 for ipyparallel and dask); the serial row is a plain loop",
+                    f"{rounds}; 2 for ipyparallel, dask, joblib and mpire); tqdm's maps make "
+                    "a pool per call anyway",
             "key": "ms", "unit": "ms", "higher_is_better": False, "rows": rows}
 
 

@@ -238,3 +238,25 @@ def test_large_results_are_held_once_in_the_kernel(km, kc):
     rise = sampler.rise / MB
     ok(kc, "del blobs")
     assert rise < 1.5 * count, f"peak rose by {rise:.0f} MB for {count} MB of results"
+
+
+@pytest.mark.timeout(120)
+def test_workers_let_the_last_jobs_array_go_at_the_next_job(km, kc):
+    """A worker keeps the job's arrays mapped while the job runs; the next job, even a small one
+    without shared memory, lets them go, so the segment's pages do not outlive their use."""
+    size_mb = 64
+    make_array(kc, size_mb)
+    warm(kc)
+    time.sleep(0.5)
+    sampler = PeakSampler(kernel_pid(km))
+    sampler.start()
+    sampler.stop()
+    before = sampler.baseline
+    ok(kc, "%%parallel -b processes -w 2 --quiet --chunksize 1\n"
+           "firsts = [float(a[i * 100_000:].sum()) for i in range(8)]")
+    # Items of 50 ms, one a chunk: both workers take part in the small job.
+    ok(kc, "%%parallel -b processes -w 2 --quiet --chunksize 1\nimport time\n"
+           "small = [time.sleep(0.05) or x for x in range(8)]")
+    time.sleep(0.5)
+    held = (sampler.sample() - before) / MB
+    assert held < size_mb / 2, f"{held:.0f} MB still held after the next job"

@@ -161,16 +161,33 @@ def _map(name: str, size: int) -> mmap.mmap:
         os.close(fd)
 
 
+def _forget_last_job() -> None:
+    """Another job starts: the last one's arrays, and with them its mapping, go now. Its item
+    function's namespace holds them in a cycle (functions and their globals), which only the
+    cyclic collector would free, some time later."""
+    held = bool(_preloaded)
+    _resolved.clear()
+    _preloaded.clear()
+    if held:
+        import gc
+
+        from .._payload import _process_cache
+
+        _process_cache.clear()
+        gc.collect()
+
+
 def resolve(key: bytes, ref: bytes | SegmentRef) -> bytes:
     """In a worker: the job's spec as pickled bytes, its captured values loaded from the segment
     on the first call for `key` (once per worker and job)."""
+    if key not in _resolved:
+        _forget_last_job()
     if isinstance(ref, bytes):
+        _resolved[key] = ref
         return ref
     resolved = _resolved.get(key)
     if resolved is not None:
         return resolved
-    _resolved.clear()
-    _preloaded.clear()
     mapping = _map(ref.name, ref.size)
     view = memoryview(mapping)
     start, length = ref.spec
