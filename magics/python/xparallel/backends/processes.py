@@ -21,12 +21,41 @@ from .base import BackendError, ChunkedJob, Work, default_workers, pickle_items
 from .shared_buffers import SegmentRef, SharedSpec, resolve
 
 
-def _leave_interrupts_to_the_kernel() -> None:
+def _prepare_worker(kernel_pid: int) -> None:
     # A terminal's Ctrl-C, or a kernel interrupt by signal, reaches the whole process group: the
     # kernel cancels the job and ends the workers; they must not die half-way on their own.
     import signal
+    import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A kernel that ends without ending its pool (killed, or leaving with _exit past stuck
+    # sub-interpreter workers) must not leave workers running an item for ever: the forkserver,
+    # their parent, outlives it. A thread gets the GIL even from a busy pure-Python item.
+    threading.Thread(target=_exit_with_the_kernel, args=(kernel_pid,), daemon=True,
+                     name="xparallel-kernel-watch").start()
+
+
+def _exit_with_the_kernel(kernel_pid: int) -> None:
+    import time
+
+    while _running(kernel_pid):
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _running(pid: int) -> bool:
+    # A killed kernel stays a zombie until whoever started it reaps it: that is gone too.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except (ProcessLookupError, PermissionError):  # gone, or its pid reused by another user
+            return False
+        return True
 
 
 def _run_pickled(key: bytes, spec: bytes | SegmentRef, items: bytes, first_index: int,
@@ -109,7 +138,7 @@ class ProcessesBackend:
             method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
             self._executor = futures.ProcessPoolExecutor(
                 workers, mp_context=multiprocessing.get_context(method),
-                initializer=_leave_interrupts_to_the_kernel)
+                initializer=_prepare_worker, initargs=(os.getpid(),))
             self._size = workers
             self._pids = {}
         return self._executor
