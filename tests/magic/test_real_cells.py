@@ -54,6 +54,11 @@ def test_line_form_is_not_variable_expanded(kc):
     ok(kc, "x = 5")
     ok(kc, '%parallel --quiet fs = [f"{x}" for x in range(3)]')
     assert value(kc, "fs") == ["0", "1", "2"]
+    # the options still expand, as any line magic's do: `-w $w` in a loop over worker counts
+    ok(kc, "w = 1")
+    ok(kc, '%parallel -b threads -w $w --quiet fs = [f"{x}{w}" for x in range(3)]')
+    assert value(kc, "fs") == ["01", "11", "21"]
+    assert value(kc, "_parallel.workers") == 1
     ok(kc, "%parallel -b threads --quiet fs = [f'{x}-$x' for x in range(2)]")
     assert value(kc, "fs") == ["0-$x", "1-$x"]
 

@@ -117,6 +117,8 @@ class ParallelMagics(Magics):
             option_text, cell = _split_line(line)
         else:
             option_text = line
+        # Options expand like any line magic's (`-w $w` in a loop); the statement does not.
+        option_text = self.shell.var_expand(option_text, depth=1)
         args = parse_argstring(self.parallel, option_text)
         if not cell or not cell.strip():
             raise UsageError("%%parallel: the cell is empty; write a mapped form such as "

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import pickle
 import sys
+import time
 from concurrent import futures
 from typing import Any
 
@@ -28,6 +29,10 @@ def _prepare_worker(kernel_pid: int) -> None:
     import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The xparallel kernel holds asynchronous signals (SIGTERM included) off its threads, and the
+    # forkserver and its children inherit that mask: a worker that blocks SIGTERM does not end
+    # when the pool is terminated.
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
     # A kernel that ends without ending its pool (killed, or leaving with _exit past stuck
     # sub-interpreter workers) must not leave workers running an item for ever: the forkserver,
     # their parent, outlives it. A thread gets the GIL even from a busy pure-Python item.
@@ -154,8 +159,13 @@ class ProcessesBackend:
         executor.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             process.terminate()
+        deadline = time.monotonic() + 0.5
         for process in processes:
-            process.join(timeout=2)
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
+        for process in processes:  # an item that handles SIGTERM itself
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=1)
 
     def submit(self, work: Work, items: Any, workers: int | None, chunksize: int,
                stop_on_error: bool, total: int | None) -> _ProcessesJob:
