@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import sys
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.remote_connection import RemoteConnection
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -109,9 +111,19 @@ def browser():
                  "--no-first-run", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-dev-shm-usage", "--window-size=1200,900"):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    service = Service(CHROMEDRIVER)
+    RemoteConnection.set_timeout(60)
+    driver = webdriver.Chrome(service=service, options=options)
+    # Every browser command is bounded, so that a page that stops answering fails the test
+    # instead of hanging the run (pytest-timeout's alarm does not cover a hung teardown).
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(30)
     yield driver
-    driver.quit()
+    quitter = threading.Thread(target=driver.quit, daemon=True)
+    quitter.start()
+    quitter.join(timeout=15)
+    if quitter.is_alive() and service.process is not None:
+        service.process.kill()
 
 
 def bar_widths(driver) -> dict[str, float]:
