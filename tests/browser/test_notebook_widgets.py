@@ -103,8 +103,8 @@ def page_summary(driver) -> str:
         return `${outputs.length} outputs: ${text.slice(0, 1500)}`;""")
 
 
-@pytest.fixture(scope="module")
-def browser():
+@pytest.fixture()
+def browser():  # a fresh browser per front end: the first one's page must not slow the second
     options = Options()
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
