@@ -155,20 +155,25 @@ class ChunkedJob:
             self.finished = True
             self._close()
 
+    def _take(self, size: int) -> list:
+        """Up to `size` items from the input; marks it exhausted at its end. What the input itself
+        raises is the user's, not the backend's: the job stops, then it propagates as is."""
+        chunk = []
+        for _ in range(size):
+            try:
+                chunk.append(next(self._items))
+            except StopIteration:
+                self._exhausted = True
+                break
+            except BaseException as error:
+                self.input_error = error
+                self.cancel()
+                raise
+        return chunk
+
     def _feed(self) -> None:
         while not self._exhausted and not self.finished and len(self._pending) < self._lookahead:
-            size = self._sizer.next(self._dispatched)
-            chunk = []
-            for _ in range(size):
-                try:
-                    chunk.append(next(self._items))
-                except StopIteration:
-                    self._exhausted = True
-                    break
-                except BaseException as error:
-                    self.input_error = error  # the user's, not the backend's: raised as is
-                    self.cancel()  # the input itself failed: stop, then let it propagate
-                    raise
+            chunk = self._take(self._sizer.next(self._dispatched))
             if not chunk:
                 break
             try:

@@ -93,17 +93,7 @@ class _DaskJob(ChunkedJob):
         chunks: list[tuple[list, int]] = []
         dispatched = self._dispatched
         while not self._exhausted and len(self._pending) + len(chunks) < self._lookahead:
-            chunk = []
-            for _ in range(self._chunk_size(dispatched)):
-                try:
-                    chunk.append(next(self._items))
-                except StopIteration:
-                    self._exhausted = True
-                    break
-                except BaseException as error:
-                    self.input_error = error  # the user's, not the backend's: raised as is
-                    self.cancel()
-                    raise
+            chunk = self._take(self._chunk_size(dispatched))
             if not chunk:
                 break
             chunks.append((chunk, dispatched))
