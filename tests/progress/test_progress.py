@@ -139,6 +139,22 @@ def test_a_second_front_end_connection_still_gets_widget_state(widget_kernel):
     pytest.fail("ipywidgets never answered the second connection's request_states")
 
 
+def test_a_front_end_that_connects_after_ipywidgets_was_imported_gets_widgets():
+    # Under load the widget manager's control comm can arrive after a first cell imported
+    # ipywidgets (which registers its own handler for the target): the bars must still be widgets.
+    km, kc = start("xparallel")
+    try:
+        assert execute(kc, "import ipywidgets").status == "ok"
+        attach_widget_front_end(kc)
+        run = execute(kc, CELL)
+        assert run.status == "ok"
+        names = {s.get("description") for s in widget_states(run).values()
+                 if s.get("_model_name") == "IntProgressModel"}
+        assert {"all", "w1", "w2"} <= names, run.stdout
+    finally:
+        stop(km, kc)
+
+
 def comm_ids_opened(run) -> set[str]:
     return {m["content"]["comm_id"] for m in run.of_type("comm_open")}
 

@@ -42,25 +42,42 @@ def _comm_manager() -> Any:
 
 
 def listen_for_widget_front_end() -> None:
+    """Notes every widget front end that connects, whoever handles its control comm.
+
+    ipywidgets registers its own handler for the control target when it is imported, which may be
+    after this (a first cell's `import ipywidgets`, while the front end's widget manager is still
+    connecting): so every handler registered for the target is wrapped, not only the one there now.
+    """
     manager = _comm_manager()
     if manager is None or getattr(manager, "_xparallel_listening", False):
         return
-    # ipywidgets' own handler for the target: there already if ipywidgets was imported, else
-    # registered by importing it when a front end first connects.
-    delegate = manager.targets.get(CONTROL_TARGET)
+    register = manager.register_target
+
+    def register_noting_front_ends(target_name: str, handler: Any) -> None:
+        if target_name == CONTROL_TARGET and callable(handler):
+            handler = _noting_front_end(manager, handler)
+        register(target_name, handler)
+
+    manager.register_target = register_noting_front_ends
+    current = manager.targets.get(CONTROL_TARGET)
+    register(CONTROL_TARGET, _noting_front_end(manager, current))
+    manager._xparallel_listening = True
+
+
+def _noting_front_end(manager: Any, handler: Any) -> Any:
+    """The control target's handler, noting that a widget front end is attached first. Without a
+    handler yet, importing ipywidgets registers its own (wrapped the same way), which then answers."""
 
     def on_control_open(comm: Any, message: dict) -> None:
         global _seen_widget_front_end
-        nonlocal delegate
         _seen_widget_front_end = True
-        if delegate is None:
-            import ipywidgets  # noqa: F401 - registers its control target, replacing ours
+        if handler is not None:
+            handler(comm, message)
+            return
+        import ipywidgets  # noqa: F401 - registers its control target through the wrapper above
 
-            registered = manager.targets.get(CONTROL_TARGET)
-            delegate = registered if registered is not on_control_open else None
-            manager.register_target(CONTROL_TARGET, on_control_open)  # keep listening
-        if delegate is not None:
-            delegate(comm, message)
+        registered = manager.targets.get(CONTROL_TARGET)
+        if registered is not None and registered is not on_control_open:
+            registered(comm, message)
 
-    manager.register_target(CONTROL_TARGET, on_control_open)
-    manager._xparallel_listening = True
+    return on_control_open
