@@ -79,3 +79,26 @@ def test_front_end_values_reach_python_with_their_types(kc):
     time.sleep(0.5)
     check = execute(kc, "print(repr(t.value))")
     assert check.stdout.strip() == repr("d\u00e9j\u00e0 \u2603")
+
+
+@pytest.mark.timeout(90)
+def test_the_terminal_shell_and_jedi_wait_until_someone_asks_for_them():
+    # The kernel's start leaves out what IPython imports for terminals (prompt_toolkit) and jedi;
+    # both still work when a cell asks for them, and IPython.embed() says why it cannot run here.
+    km, kc = start()
+    try:
+        loaded = execute(kc, "import sys\nprint(sorted(m for m in ('prompt_toolkit', 'jedi', "
+                             "'IPython.terminal.interactiveshell') if m in sys.modules))")
+        assert loaded.stdout.strip() == "[]"
+        embed = execute(kc, "import IPython\nIPython.embed()")
+        assert embed.status == "error"
+        assert "no terminal" in embed.reply["content"]["evalue"]
+        later = execute(kc, "from IPython.terminal.embed import InteractiveShellEmbed\n"
+                            "import jedi, prompt_toolkit\n"
+                            "print(InteractiveShellEmbed.__name__, jedi.Interpreter.__name__)")
+        assert later.status == "ok", later.messages
+        assert later.stdout.split() == ["InteractiveShellEmbed", "Interpreter"]
+        assert execute(kc, "%%parallel -b interpreters -w 2 --quiet\nr = [x + 1 for x in range(4)]"
+                       ).status == "ok"
+    finally:
+        stop(km, kc)
