@@ -87,8 +87,8 @@ def test_the_terminal_shell_and_jedi_wait_until_someone_asks_for_them():
     # both still work when a cell asks for them, and IPython.embed() says why it cannot run here.
     km, kc = start()
     try:
-        loaded = execute(kc, "import sys\nprint(sorted(m for m in ('prompt_toolkit', 'jedi', "
-                             "'IPython.terminal.interactiveshell') if m in sys.modules))")
+        loaded = execute(kc, "import sys\nprint(sorted(m for m in ('prompt_toolkit', 'jedi', 'astroid', "
+                             "'urllib3', 'IPython.terminal.interactiveshell') if m in sys.modules))")
         assert loaded.stdout.strip() == "[]"
         embed = execute(kc, "import IPython\nIPython.embed()")
         assert embed.status == "error"

@@ -2,9 +2,10 @@
 
 Importing anything from IPython runs `IPython/__init__.py`, which imports the terminal shell
 (`IPython.terminal.embed`: prompt_toolkit, the terminal debugger, the terminal app), and
-`IPython.core.completer` imports jedi. Together they were about 40 % of the kernel's start
-(benchmarks/kernel.py). This kernel never uses either: front ends talk to it over ZeroMQ, and it
-completes without jedi (`use_jedi=False`, as before).
+`IPython.core.completer` imports jedi; asttokens tries astroid, xeus-python-shell urllib3. Leaving
+them out took the kernel's start from 0.96x ipykernel's to 0.66-0.69x (benchmarks/kernel.py, same
+run). This kernel uses none of them: front ends talk to it over ZeroMQ, and it completes without
+jedi (`use_jedi=False`, as before).
 
 - `IPython.terminal.embed` starts as a placeholder. Anything taken from it other than `embed` (a
   class, a function) imports the real module at that moment, so `from IPython.terminal.embed import
