@@ -121,9 +121,10 @@ class XparallelMagic(Contender):
         return ns.pop("r")
 
     def close(self):
-        from xparallel import run
+        from xparallel import backends
 
-        backend = run._backends.pop(self.backend, None)
+        # forgets the kernel's one instance, so that the next contender starts its own pool
+        backend = backends._instances.pop(self.backend, None)
         if backend is not None and hasattr(backend, "terminate"):
             backend.terminate()
 

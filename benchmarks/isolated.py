@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import io
 import json
+import math
 import pickle
 import sys
 import time
@@ -29,6 +30,15 @@ from . import workloads as w
 
 def check(values: list) -> str:
     return hashlib.sha256(pickle.dumps(values, 5)).hexdigest()[:16]
+
+
+def same(again: list, values: list) -> bool:
+    """Equal, or for float sums equal to rounding: NumPy's pairwise sum depends on the memory
+    alignment of the copy a worker got, which may differ from one run to the next (dask scatters)."""
+    if check(again) == check(values):
+        return True
+    return len(again) == len(values) and all(
+        isinstance(x, float) and math.isclose(x, y, rel_tol=1e-9) for x, y in zip(again, values))
 
 
 # ---- large results: every contender's own map ---------------------------------------------------
@@ -193,7 +203,7 @@ def main() -> None:
         started = time.perf_counter()
         again = run()
         walls.append(time.perf_counter() - started)
-        assert check(again) == check(values)
+        assert same(again, values)
     summary = (len(values), check(values))
     del values
     close()
