@@ -48,6 +48,14 @@ def start_and_wait(kc, code: str) -> None:
     time.sleep(1.5)  # the workers are in their items
 
 
+def shut_down(km, process) -> tuple[int, float]:
+    """A shutdown request as a front end sends it: the exit code, and seconds until the exit."""
+    started = time.monotonic()
+    km.shutdown_kernel(now=False)
+    code = process.wait(timeout=30)
+    return code, time.monotonic() - started
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("case", list(STUCK))
 def test_shutdown_with_work_running_exits_within_5s_with_code_0(case):
@@ -55,10 +63,7 @@ def test_shutdown_with_work_running_exits_within_5s_with_code_0(case):
     process = km.provisioner.process
     try:
         start_and_wait(kc, STUCK[case])
-        started = time.monotonic()
-        km.shutdown_kernel(now=False)
-        code = process.wait(timeout=30)
-        elapsed = time.monotonic() - started
+        code, elapsed = shut_down(km, process)
     finally:
         kc.stop_channels()
         if process.poll() is None:
@@ -160,10 +165,7 @@ def test_exit_follows_the_engines_bounded_shutdown(tmp_path: Path, joined: bool)
         run = execute(kc, FAKE_ENGINE.format(asked=str(asked), finalized=str(finalized),
                                              joined=joined))
         assert run.status == "ok", run.messages
-        started = time.monotonic()
-        km.shutdown_kernel(now=False)
-        code = process.wait(timeout=30)
-        elapsed = time.monotonic() - started
+        code, elapsed = shut_down(km, process)
     finally:
         kc.stop_channels()
         if process.poll() is None:

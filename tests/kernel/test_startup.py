@@ -40,13 +40,6 @@ def test_kernel_info_matches_the_running_python(kc):
         kc, "import xparallel_kernel; print(xparallel_kernel.__version__)").stdout.strip()
 
 
-@pytest.fixture(scope="module")
-def kernel():
-    km, kc = start()
-    yield km, kc
-    stop(km, kc)
-
-
 @pytest.mark.timeout(60)
 def test_values_json_lacks_reach_the_front_end_as_jupyter_client_sends_them(kc):
     run = execute(kc, "import datetime, math\n"
