@@ -12,7 +12,6 @@
 #include <pybind11/stl.h>
 
 #include "xjob.hpp"
-#include "xparallel/xchunk_sizer.hpp"
 #include "xparallel/xpool.hpp"
 
 namespace py = pybind11;
@@ -103,23 +102,6 @@ PYBIND11_MODULE(_engine, m)
     m.doc() = "The xparallel engine: own-GIL sub-interpreters on worker threads.";
     // One TransferError for every backend: the pure-Python class of xparallel.transfer.
     m.attr("TransferError") = py::module_::import("xparallel.transfer").attr("TransferError");
-    py::register_exception_translator(
-        [](std::exception_ptr thrown)
-        {
-            try
-            {
-                if (thrown)
-                {
-                    std::rethrow_exception(thrown);
-                }
-            }
-            catch (const transfer_error& error)
-            {
-                const py::object type =
-                    py::module_::import("xparallel.transfer").attr("TransferError");
-                PyErr_SetString(type.ptr(), error.what());
-            }
-        });
 
     py::class_<pool, std::shared_ptr<pool>>(
         m, "Pool", "A warm pool of worker threads, one own-GIL sub-interpreter each.")
@@ -174,9 +156,9 @@ PYBIND11_MODULE(_engine, m)
             "Output the workers printed since the last call: [(worker, stream, text)], "
             "stream 1 = stdout, 2 = stderr.")
         .def(
-            "submit",
-            [](std::shared_ptr<pool> self, py::bytes factory, py::object items, py::bytes sys_path,
-               std::size_t chunksize, bool stop_on_error, std::optional<std::size_t> total)
+            "open_job",
+            [](std::shared_ptr<pool> self, py::bytes factory, py::bytes sys_path,
+               bool stop_on_error)
             {
                 {
                     py::gil_scoped_release released;
@@ -188,46 +170,26 @@ PYBIND11_MODULE(_engine, m)
                     // replaced: the new job starts at once on a full pool.
                     self->reclaim(reclaim_grace_seconds);
                 }
-                return std::make_unique<job>(self, std::move(factory), std::move(items),
-                                             std::move(sys_path),
-                                             job::options{chunksize, stop_on_error, total});
+                return std::make_unique<job>(self, std::move(factory), std::move(sys_path),
+                                             stop_on_error);
             },
-            py::arg("factory"), py::arg("items"), py::arg("sys_path"), py::arg("chunksize") = 0,
-            py::arg("stop_on_error") = true, py::arg("total") = py::none(),
-            "Start a map: `factory` is a pickled zero-argument callable, run once per worker, that "
-            "returns the function applied to every item of `items` (any iterable, consumed "
-            "lazily). `sys_path` is the pickled list the workers use as sys.path.");
+            py::arg("factory"), py::arg("sys_path"), py::arg("stop_on_error") = true,
+            "Open a job: `factory` is a pickled zero-argument callable, run once per worker, that "
+            "returns the function applied to every item; `sys_path` is the pickled list the "
+            "workers use as sys.path. The dispatcher (xparallel.dispatch) feeds it chunks.");
 
-    py::class_<job>(m, "Job", "One map over a pool; results arrive in input order.")
-        .def("pump", &job::pump, py::arg("timeout") = 0.1,
-             "Feed, wait (GIL released) and collect for up to `timeout` s. True once over.")
+    py::class_<job>(m, "Job", "The engine's side of one job: chunks in, chunks back in any order.")
+        .def("submit", &job::submit, py::arg("sequence"), py::arg("first_index"), py::arg("count"),
+             py::arg("payload"), "Queue a chunk: `payload` is the pickled list of its items.")
+        .def("wait", &job::wait, py::arg("timeout"),
+             "Wait, the GIL released, until a chunk came back or `timeout` s passed.")
+        .def("take", &job::take,
+             "[(sequence, worker, results, errors, start, end, cpu, wait)] for the chunks that "
+             "came back since the last call, in any order; worker 0-based, times in seconds since "
+             "the job started, wait: time the worker was runnable but waiting for a core.")
         .def("cancel", &job::cancel, "Drop queued chunks and interrupt running items.")
-        .def_property_readonly("results", &job::results)
-        .def_property_readonly("errors", &job::errors,
-                               "[(index, worker, kind, pickled exception or None, type name, "
-                               "message, traceback, item repr)]")
-        .def_property_readonly("finished", &job::finished)
-        .def_property_readonly("cancelled", &job::cancelled)
-        .def_property_readonly("elapsed", &job::elapsed)
-        .def("progress", &job::progress,
-             "(dispatched, collected, total or None, [(items done, cpu s, busy s, state, failed)] "
-             "per worker); state: 0 starting, 1 idle, 2 busy, 3 stopped.")
-        .def("timeline", &job::timeline,
-             "[(worker, first index, items, start s, end s, cpu s, wait s)] per chunk, in input "
-             "order; wait: time the worker thread was runnable but waiting for a core.");
-
-    m.def("pickle_items", &pickle_items, py::arg("chunk"), py::arg("first_index"),
-          "Pickle a chunk of items for a worker; raises TransferError naming an item that does not "
-          "pickle.");
-
-    py::class_<chunk_sizer>(m, "ChunkSizer",
-                            "The engine's automatic chunk sizes, shared with the Python backends.")
-        .def(
-            py::init([](std::size_t workers, std::size_t fixed, std::optional<std::size_t> total)
-                     { return chunk_sizer({.workers = workers, .fixed = fixed, .total = total}); }),
-            py::arg("workers"), py::arg("fixed") = 0, py::arg("total") = py::none())
-        .def("next", &chunk_sizer::next, py::arg("dispatched"))
-        .def("record", &chunk_sizer::record, py::arg("items"), py::arg("seconds"));
+        .def("close", &job::close, "The dispatcher is done with the job.")
+        .def_property_readonly("elapsed", &job::elapsed);
 
     m.def("shutdown_all", &shutdown_all_pools, py::arg("timeout") = 2.0,
           "End every pool within about `timeout` s; False when some worker still runs, "

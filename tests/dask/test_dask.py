@@ -223,3 +223,62 @@ def test_the_embedded_local_cluster_starts_once_is_shown_and_closes():
         assert value(kc, "(r, _parallel.workers)") == ([0, 1, 2, 3, 4], 1)
     finally:
         stop(km, kc)
+
+
+def test_a_print_reaches_the_cell_within_half_a_second_while_the_task_runs(kc, cluster):
+    def stamp(message: dict) -> None:
+        message["arrived"] = time.time()
+
+    run = execute(kc, "%%parallel -b dask --quiet --chunksize 1\n"
+                      "import time, sys\n"
+                      "def slow(x):\n"
+                      "    print('written at', time.time(), flush=True)\n"
+                      "    print('to stderr at', time.time(), file=sys.stderr)\n"
+                      "    time.sleep(2.5)\n"
+                      "    return x\n"
+                      "r = [slow(x) for x in range(1)]", timeout=60, on_message=stamp)
+    assert run.status == "ok", run.stderr
+    labels = worker_labels(cluster)
+    seen = {}
+    for message in run.of_type("stream"):
+        for line in message["content"]["text"].splitlines():
+            if " at " in line and line.startswith("["):
+                prefix, what = line.split(" at ")[0].split(" ", 1)
+                assert prefix.strip("[]") in labels, line
+                seen[what] = (float(line.split()[-1]), message)
+    assert set(seen) == {"written", "to stderr"}, run.stdout + run.stderr
+    for written, message in seen.values():
+        assert message["arrived"] - written < 0.5, message["arrived"] - written
+        assert run.reply["received"] - message["received"] > 1.5  # the task was still running
+    assert seen["to stderr"][1]["content"]["name"] == "stderr"
+
+
+def test_a_cell_printing_100000_lines_stays_bounded(kc):
+    run = execute(kc, "%%parallel -b dask --quiet\n"
+                      "def chatty(x):\n"
+                      "    for k in range(1000):\n"
+                      "        print(x, k)\n"
+                      "    return x\n"
+                      "r = [chatty(x) for x in range(100)]", timeout=120)
+    assert run.status == "ok", run.stderr
+    lines = [line for line in run.stdout.splitlines() if line.startswith("[")]
+    assert len(lines) == 100_000
+    assert len(run.of_type("stream")) < 5000
+    by_worker: dict[str, list[tuple[int, int]]] = {}
+    for line in lines:
+        worker, x, k = line.split()
+        by_worker.setdefault(worker, []).append((int(x), int(k)))
+    assert all(pairs == sorted(pairs) for pairs in by_worker.values())
+
+
+def test_the_chunk_rule_is_the_engines_with_every_thread_a_slot(kc, cluster):
+    total = 3000
+    ok(kc, f"%%parallel -b dask --quiet\nr = [sum(range(x % 7 * 200)) for x in range({total})]")
+    rows = value(kc, "[(row[1], row[2]) for row in _parallel.timeline]")
+    sizes = [count for _, count in rows]
+    assert sum(sizes) == total and sizes[0] == 1
+    slots = 2  # two workers of one thread each
+    for first, count in rows:
+        left = total - first
+        assert count <= max(1, -(-total // (slots * 4))) and count <= max(1, -(-left // (2 * slots)))
+    assert sizes[-1] <= 2

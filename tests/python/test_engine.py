@@ -65,20 +65,21 @@ def test_an_endless_generator_is_consumed_with_bounded_lookahead(pool):
 def test_exception_carries_index_worker_and_traceback(pool):
     job = run(engine.submit(h.failing_at_seven_factory, range(20), workers=2, chunksize=1))
     assert len(job.errors) == 1
-    index, worker, kind, pickled, type_name, message, traceback, item = job.errors[0]
-    assert item == "7"
-    assert (index, kind, type_name) == (7, "item", "ValueError")
-    assert worker in (1, 2)
-    assert "seven is not allowed" in message
-    assert "fail_at_seven" in traceback and "engine_helpers.py" in traceback
-    error = pickle.loads(pickled)
-    assert isinstance(error, ValueError) and str(error) == "seven is not allowed (got 7)"
+    error = job.errors[0]
+    assert error.item == "7"
+    assert (error.index, error.kind, error.type_name) == (7, "item", "ValueError")
+    assert error.worker in (1, 2)
+    assert "seven is not allowed" in error.message
+    assert "fail_at_seven" in error.traceback and "engine_helpers.py" in error.traceback
+    raised = pickle.loads(error.pickled)
+    assert isinstance(raised, ValueError) and str(raised) == "seven is not allowed (got 7)"
+    assert isinstance(error.exception(), ValueError)  # the same exception, with the notes
     assert job.results[:7] == list(range(7))  # partial results before the failure
 
 
 def test_collecting_errors_keeps_going(pool):
     job = run(engine.submit(h.failing_at_seven_factory, range(20), workers=2, stop_on_error=False))
-    assert [e[0] for e in job.errors] == [7]
+    assert [e.index for e in job.errors] == [7]
     assert len(job.results) == 20
     assert job.results[8:] == list(range(8, 20))
 
@@ -92,15 +93,16 @@ def test_unpicklable_item_is_named(pool):
 def test_unpicklable_result_is_named(pool):
     job = run(engine.submit(h.unpicklable_result_factory, range(6), workers=2,
                             stop_on_error=False, chunksize=6))
-    assert [(e[0], e[2]) for e in job.errors] == [(3, "result")]
-    assert "result of item 3 cannot be sent back" in job.errors[0][5]
+    assert [(e.index, e.kind) for e in job.errors] == [(3, "result")]
+    assert "result of item 3 cannot be sent back" in job.errors[0].message
 
 
 def test_unpicklable_exception_still_reports_type_and_message(pool):
     job = run(engine.submit(h.unpicklable_exception_factory, range(5), workers=2))
-    index, _, kind, pickled, type_name, message, traceback, _ = job.errors[0]
-    assert (index, type_name, message, pickled) == (2, "StubbornError", "item two", None)
-    assert "StubbornError: item two" in traceback
+    error = job.errors[0]
+    assert (error.index, error.type_name, error.message, error.pickled) == \
+        (2, "StubbornError", "item two", None)
+    assert "StubbornError: item two" in error.traceback
 
 
 def test_cancel_interrupts_a_busy_loop_within_a_second_and_the_pool_stays_usable(pool):
@@ -139,9 +141,9 @@ def test_numpy_refusal_is_recognisable(pool):
     pytest.importorskip("numpy", reason="NumPy is not installed for this Python",
                         exc_type=ImportError)
     job = run(engine.submit(h.numpy_factory, range(3), workers=2))
-    _, _, kind, _, type_name, message, _, _ = job.errors[0]
-    assert kind == "setup"
-    assert engine.is_subinterpreter_refusal(type_name, message), message
+    error = job.errors[0]
+    assert error.kind == "setup"
+    assert engine.is_subinterpreter_refusal(error.type_name, error.message), error.message
 
 
 def _rss_mb() -> float:

@@ -443,18 +443,14 @@ namespace xparallel
             // An interrupt that arrived too late to land in the chunk must not hit the next one.
             PyThreadState_SetAsyncExc(w.thread_id.load(), nullptr);
 
-            PyObject* payload = nullptr;
-            Py_ssize_t errors = 0;
-            if (answer && PyArg_ParseTuple(answer, "Sn", &payload, &errors))
+            if (answer && PyBytes_Check(answer))
             {
-                outcome.payload.assign(PyBytes_AS_STRING(payload),
-                                       static_cast<std::size_t>(PyBytes_GET_SIZE(payload)));
-                outcome.errors = static_cast<std::size_t>(errors);
+                outcome.payload.assign(PyBytes_AS_STRING(answer),
+                                       static_cast<std::size_t>(PyBytes_GET_SIZE(answer)));
             }
             else
             {
-                outcome.fatal = take_python_error();
-                outcome.errors = task.count;
+                outcome.fatal = answer ? "run_chunk did not return bytes" : take_python_error();
             }
             Py_XDECREF(answer);
             Py_XDECREF(items);
@@ -469,18 +465,6 @@ namespace xparallel
             outcome.record.wait = static_cast<double>(std::max<std::int64_t>(
                                       0, run_delay_ns(w.schedstat) - wait_before)) *
                                   1e-9;
-            outcome.record.bytes = outcome.payload.size();
-            if (w.index < job.items_done.size())
-            {
-                job.items_done[w.index] += task.count - std::min(task.count, outcome.errors);
-                job.cpu_ns[w.index] += cpu;
-                job.busy_ns[w.index] +=
-                    static_cast<std::int64_t>((outcome.record.end - outcome.record.start) * 1e9);
-                if (outcome.errors > 0)
-                {
-                    job.failed[w.index] = true;
-                }
-            }
             w.state = worker_state::idle;
             job.deliver(std::move(outcome));
         }
@@ -839,11 +823,6 @@ namespace xparallel
     void pool::submit(chunk_task task)
     {
         m_shared->queue.push(std::move(task));
-    }
-
-    std::size_t pool::queued() const
-    {
-        return m_shared ? m_shared->queue.size() : 0;
     }
 
     void pool::cancel(const std::shared_ptr<job_state>& job)

@@ -1,43 +1,92 @@
 """What runs on a dask worker for the `dask` backend: a chunk of a cell's items, and the
 interrupt of a job's running chunks. Pure Python (no C++ module): a worker needs the xparallel
 package importable and the cell's own libraries, as any dask worker does; everything else (the
-cell's spec, the names it uses, the items) arrives by value, never by path."""
+cell's spec, the names it uses, the items) arrives by value, never by path.
+
+What a chunk prints reaches the notebook as it is written: the worker's stdout and stderr route
+the text of threads running a job's chunks to that job's topic (`Worker.log_event`, batched),
+which the notebook's client subscribes to; other text goes where it went."""
 
 from __future__ import annotations
 
 import pickle
+import sys
 import threading
 from typing import Any
 
+from ._live_output import NOT_OURS, Batcher, BatchedStream
 from ._payload import run_chunk_in_process
 from ._worker import pickle_results
 
 # job id -> idents of the threads running its chunks on this worker now
 _running: dict[str, set[int]] = {}
 _lock = threading.Lock()
+_cancelled: dict[str, None] = {}    # jobs interrupted here (the last few): their chunks skip
+CANCELLED_KEPT = 64
+_topics: dict[int, str] = {}        # thread ident -> the output topic of the job it runs
+_sent: dict[str, int] = {}          # topic -> batches this worker sent
+_batcher: Batcher | None = None
+
+
+def output_topic(job_id: str) -> str:
+    return f"{job_id}-output"
+
+
+def _route_output(worker: Any) -> Batcher:
+    """Once per worker process: stdout and stderr that route a job's text to its topic."""
+    global _batcher
+    if _batcher is None:
+        address = worker.address
+
+        def send(topic: str, pieces: list[tuple[int, str]]) -> None:
+            _sent[topic] = _sent.get(topic, 0) + 1
+            worker.log_event(topic, [address, _sent[topic], [list(p) for p in pieces]])
+
+        def key() -> Any:
+            return _topics.get(threading.get_ident(), NOT_OURS)
+
+        _batcher = Batcher(send)
+        sys.stdout = BatchedStream(_batcher, 1, sys.stdout, key)
+        sys.stderr = BatchedStream(_batcher, 2, sys.stderr, key)
+    return _batcher
 
 
 def run_chunk(items: bytes, first_index: int, *, job_id: str, spec_key: bytes, spec: bytes,
               stop_on_error: bool) -> tuple:
-    """(worker address, pickled (results, errors), start, end, cpu, wait, stdout, stderr). The
-    spec arrives once per worker (a scattered future) and the item function is built once per
-    worker process and cell (cached by the spec's key)."""
+    """(worker address, pickled (results, errors), start, end, cpu, wait, batches of output
+    sent for this job by this worker so far). The spec arrives once per worker (a scattered
+    future) and the item function is built once per worker process and cell (cached by the
+    spec's key)."""
     from distributed import get_worker
 
-    address = get_worker().address
+    worker = get_worker()
+    batcher = _route_output(worker)
+    topic = output_topic(job_id)
     ident = threading.get_ident()
     with _lock:
+        if job_id in _cancelled:
+            # Interrupted before this chunk started: the scheduler's cancel may reach this
+            # worker after it took the chunk, and an item that spins would hold it for ever.
+            count = len(pickle.loads(items))
+            skipped = ([None] * count, [(first_index, "item", None, "KeyboardInterrupt", "", "",
+                                         "")])
+            return (worker.address, pickle.dumps(skipped, 5), 0.0, 0.0, 0.0, 0.0,
+                    _sent.get(topic, 0))
         _running.setdefault(job_id, set()).add(ident)
+        _topics[ident] = topic
     try:
-        _, results, errors, start, end, cpu, wait, out, err = run_chunk_in_process(
+        _, results, errors, start, end, cpu, wait = run_chunk_in_process(
             spec_key, spec, pickle.loads(items), first_index, stop_on_error, None)
     finally:
         with _lock:
+            _topics.pop(ident, None)
             threads = _running.get(job_id, set())
             threads.discard(ident)
             if not threads:
                 _running.pop(job_id, None)
-    return address, pickle_results(results, errors, first_index), start, end, cpu, wait, out, err
+        batcher.flush()  # what the chunk printed leaves before its result
+    return (worker.address, pickle_results(results, errors, first_index), start, end, cpu, wait,
+            _sent.get(topic, 0))
 
 
 async def interrupt(job_id: str) -> int:
@@ -49,9 +98,11 @@ async def interrupt(job_id: str) -> int:
     import ctypes
 
     with _lock:
+        _cancelled[job_id] = None
+        while len(_cancelled) > CANCELLED_KEPT:
+            del _cancelled[next(iter(_cancelled))]
         idents = list(_running.get(job_id, ()))
         for ident in idents:
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident),
                                                        ctypes.py_object(KeyboardInterrupt))
     return len(idents)
-

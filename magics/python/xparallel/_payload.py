@@ -7,13 +7,11 @@ from __future__ import annotations
 import ast
 import builtins
 import importlib
-import io
 import linecache
 import os
 import pickle
 import sys
 import time
-from contextlib import redirect_stderr, redirect_stdout
 from typing import Any, Callable
 
 from ._worker import apply
@@ -55,28 +53,26 @@ _process_cache: dict[bytes, Callable[[Any], Any] | BaseException] = {}
 
 def run_chunk_in_process(key: bytes, spec: bytes, items: list, first_index: int,
                          stop_on_error: bool, sys_path: list[str] | None) -> tuple:
-    """One chunk in a worker process: (pid, results, errors, start, end, cpu, wait, stdout,
-    stderr)."""
+    """One chunk in a worker process: (pid, results, errors, start, end, cpu, wait). What it
+    prints goes where the worker's streams go (`_live_output`: to the notebook, as it is
+    written)."""
     if sys_path is not None and sys.path != sys_path:  # None: a remote worker keeps its own
         sys.path[:] = sys_path
-    out, err = io.StringIO(), io.StringIO()
     start, cpu, wait = time.time(), time.thread_time(), wait_seconds()
-    with redirect_stdout(out), redirect_stderr(err):
-        function = _process_cache.get(key)
-        if function is None:
-            _process_cache.clear()
-            try:
-                function = make_item_function(pickle.loads(spec))
-            except BaseException as error:  # noqa: BLE001 - reported as a setup error
-                function = error
-            _process_cache[key] = function
-        if isinstance(function, BaseException):
-            from ._worker import describe
+    function = _process_cache.get(key)
+    if function is None:
+        _process_cache.clear()
+        try:
+            function = make_item_function(pickle.loads(spec))
+        except BaseException as error:  # noqa: BLE001 - reported as a setup error
+            function = error
+        _process_cache[key] = function
+    if isinstance(function, BaseException):
+        from ._worker import describe
 
-            results, errors = [None] * len(items), [describe(first_index, "setup", function)]
-        else:
-            results, errors = apply(function, items, first_index, stop_on_error)
+        results, errors = [None] * len(items), [describe(first_index, "setup", function)]
+    else:
+        results, errors = apply(function, items, first_index, stop_on_error)
     cpu, wait = time.thread_time() - cpu, wait_seconds() - wait
     # Read after the wait: the chunk's interval holds every wait it reports.
-    return (os.getpid(), results, errors, start, time.time(), cpu, wait, out.getvalue(),
-            err.getvalue())
+    return (os.getpid(), results, errors, start, time.time(), cpu, wait)

@@ -142,14 +142,14 @@ def pickle_results(results: list, errors: list, first_index: int) -> bytes:
 
 
 def run_chunk(job_id: int, factory: memoryview, sys_path: memoryview, items_view: memoryview,
-              first_index: int, stop_on_error: bool) -> tuple[bytes, int]:
-    """Runs one chunk; returns (pickled (results, errors), number of errors)."""
+              first_index: int, stop_on_error: bool) -> bytes:
+    """Runs one chunk; returns the pickled (results, errors)."""
     if job_id != _job_id:
         _enter_job(job_id, factory, sys_path)
     items = pickle.loads(items_view)
     if _setup_error is not None:
         errors = [describe(first_index, "setup", _setup_error[0])]
-        return pickle.dumps(([None] * len(items), errors), 5), len(items)
+        return pickle.dumps(([None] * len(items), errors), 5)
 
     results, errors = apply(_item_function, items, first_index, stop_on_error)
-    return pickle_results(results, errors, first_index), len(errors)
+    return pickle_results(results, errors, first_index)

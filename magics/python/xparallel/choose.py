@@ -7,12 +7,11 @@ from __future__ import annotations
 import ast
 import re
 import sys
-import time
 
 from .cell import Plan
-from .report import ItemError
+from .records import ItemError
+from .records import refuses_subinterpreters as is_refusal
 
-SUBINTERPRETER_REFUSAL = "does not support loading in subinterpreters"
 _EXTENSION = re.compile(r"module ([\w.]+) does not support loading in subinterpreters")
 _refuses: dict[str, bool] = {}
 
@@ -28,9 +27,6 @@ def setup_imports(plan: Plan) -> set[str]:
     return names
 
 
-def is_refusal(type_name: str, message: str) -> bool:
-    """Whether an error is a module refusing to load in a sub-interpreter."""
-    return type_name in ("ImportError", "ModuleNotFoundError") and SUBINTERPRETER_REFUSAL in message
 
 
 def refuses_subinterpreters(module: str) -> bool:
@@ -42,10 +38,8 @@ def refuses_subinterpreters(module: str) -> bool:
         from ._payload import probe_import
 
         job = engine.submit(functools.partial(probe_import, module), [0], workers=None)
-        deadline = time.monotonic() + 60
-        while not job.pump(0.05) and time.monotonic() < deadline:
-            pass
-        _refuses[module] = any(is_refusal(e[4], e[5]) for e in job.errors)
+        job.wait(60)
+        _refuses[module] = any(is_refusal(e.type_name, e.message) for e in job.errors)
     return _refuses[module]
 
 

@@ -6,24 +6,14 @@ shares across cells, resizes or restarts it, and turns engine errors into Python
 
 from __future__ import annotations
 
-import os
-import pickle
 import sys
 from typing import Any, Callable, Iterable
 
 from . import _engine
-
-SUBINTERPRETER_REFUSAL = "does not support loading in subinterpreters"
+from .backends.base import default_workers
+from .records import refuses_subinterpreters
 
 _pool: _engine.Pool | None = None
-
-
-def default_workers() -> int:
-    """The CPUs this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def get_pool(workers: int | None = None) -> _engine.Pool:
@@ -68,12 +58,15 @@ def shutdown_pool(timeout: float = 2.0) -> bool:
     return clean and _engine.abandoned_workers() == 0
 def submit(factory: Callable[[], Callable[[Any], Any]] | bytes, items: Iterable[Any], *,
            workers: int | None = None, chunksize: int = 0, stop_on_error: bool = True,
-           total: int | None = None) -> _engine.Job:
-    """Starts a map of `factory()`'s function over `items` on the warm pool.
+           total: int | None = None) -> Any:
+    """Starts a map of `factory()`'s function over `items` on the warm pool; returns the
+    dispatcher's Job (xparallel.dispatch), which every backend's map is.
 
     `factory` is a zero-argument callable (or its pickle) that each worker runs once per job to
     get the item function; cloudpickle ships it by value when it was defined in the notebook.
     """
+    from .backends.interpreters import engine_job
+
     if not isinstance(factory, (bytes, bytearray)):
         import cloudpickle
 
@@ -83,10 +76,9 @@ def submit(factory: Callable[[], Callable[[Any], Any]] | bytes, items: Iterable[
             total = len(items)  # type: ignore[arg-type]
         except TypeError:
             total = None
-    return get_pool(workers).submit(bytes(factory), items, pickle.dumps(list(sys.path), 5),
-                                    chunksize, stop_on_error, total)
+    return engine_job(bytes(factory), items, workers, chunksize, stop_on_error, total)
 
 
 def is_subinterpreter_refusal(type_name: str, message: str) -> bool:
     """Whether an error is a module refusing to load in a sub-interpreter (NumPy does)."""
-    return type_name in ("ImportError", "ModuleNotFoundError") and SUBINTERPRETER_REFUSAL in message
+    return refuses_subinterpreters(type_name, message)

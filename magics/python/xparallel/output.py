@@ -3,7 +3,9 @@ worker's name), in order per worker, written from the kernel's main thread."""
 
 from __future__ import annotations
 
+import io
 import sys
+from typing import Any
 
 
 def prefix(worker: int | str) -> str:
@@ -31,3 +33,31 @@ class WorkerOutput:
                     target = sys.stdout if stream == 1 else sys.stderr
                     target.write(f"{prefix(worker)} {rest}\n")
             self._partial.clear()
+
+
+class PrefixedStream(io.TextIOBase):
+    """A stream that writes whole lines to `target` with a worker's prefix, at once (for items
+    that run on the main thread: `serial`)."""
+
+    def __init__(self, target: Any, tag: str) -> None:
+        super().__init__()
+        self.original = target
+        self._tag = tag
+        self._rest = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        *lines, self._rest = (self._rest + text).split("\n")
+        if lines:
+            self.original.write("".join(f"{self._tag} {line}\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        self.original.flush()
+
+    def finish(self) -> None:
+        if self._rest:
+            self.original.write(f"{self._tag} {self._rest}\n")
+            self._rest = ""

@@ -3,65 +3,11 @@
 from __future__ import annotations
 
 import html
-import pickle
 from dataclasses import dataclass, field
 from typing import Any
 
 from .measure import Usage
-
-
-class WorkerError(Exception):
-    """An exception raised in a worker that could not be sent back as its own type."""
-
-
-@dataclass
-class ItemError:
-    index: int
-    worker: int
-    kind: str          # item, setup, result
-    type_name: str
-    message: str
-    traceback: str
-    item: str          # short repr of the item
-    pickled: bytes | None = field(default=None, repr=False)
-
-    @classmethod
-    def from_tuple(cls, row: tuple) -> "ItemError":
-        index, worker, kind, pickled, type_name, message, traceback, item = row
-        return cls(index, worker, kind, type_name, message, traceback, item, pickled)
-
-    def exception(self) -> BaseException:
-        """The worker's exception as its own type where it pickles, with a note saying where it
-        was raised and the worker's traceback."""
-        error: BaseException | None = None
-        if self.pickled is not None:
-            try:
-                error = pickle.loads(self.pickled)
-            except Exception:  # noqa: BLE001
-                error = None
-        if error is None:
-            error = WorkerError(f"{self.type_name}: {self.message}")
-        where = (f"in the setup of worker w{self.worker}" if self.kind == "setup"
-                 else f"in worker w{self.worker} on item {self.index}"
-                 + (f" ({self.item})" if self.item else ""))
-        error.add_note(f"[xparallel] raised {where}")
-        worker_frames = _cell_frames(self.traceback)
-        if worker_frames:
-            error.add_note(f"[xparallel] worker traceback (most recent call last):\n{worker_frames}")
-        return error
-
-
-def _cell_frames(formatted: str) -> str:
-    """The worker's traceback without xparallel's own frames: what the user wrote."""
-    lines = formatted.splitlines()
-    kept: list[str] = []
-    skip = False
-    for line in lines[1:-1]:  # drop "Traceback ..." and the final "Type: message"
-        if line.startswith("  File "):
-            skip = "/xparallel/" in line and "xp-cell" not in line
-        if not skip:
-            kept.append(line)
-    return "\n".join(kept)
+from .records import ItemError, WorkerError  # noqa: F401 - defined once, in records
 
 
 NOUNS = {"interpreters": ("interpreter", "interpreters"), "threads": ("thread", "threads"),

@@ -24,7 +24,7 @@ from .notebook import assign, local_item_function, raise_in_cell, run_code
 from .output import WorkerOutput
 from .measure import RunClock
 from .progress import make_progress
-from .report import ItemError, ParallelReport
+from .report import ParallelReport
 from .transfer import TransferError
 
 PUMP_SECONDS = 0.1
@@ -61,6 +61,10 @@ def _backend_failure(error: RuntimeError, job: Any) -> bool:
             return False
         frame = frame.tb_next
     return True
+
+
+class _Refused(Exception):
+    """A module refused sub-interpreters while running: stop here, `auto` reruns elsewhere."""
 
 
 class _Replay:
@@ -206,14 +210,20 @@ class CellRun:
                 progress = self._progress(backend_name, job, total, reason, options.quiet,
                                           silent=not show)
                 seen = 0
-                while not job.pump(PUMP_SECONDS):
+
+                def tick(job: Any) -> None:
+                    nonlocal seen
                     self._output.publish(job.events())
                     progress.update(job)
                     if stop_on_refusal and len(job.errors) > seen:
-                        errors = [ItemError.from_tuple(row) for row in job.errors[seen:]]
-                        seen += len(errors)
+                        errors, seen = job.errors[seen:], len(job.errors)
                         if refusal(errors) is not None:
-                            break  # no point running the rest here: auto runs it elsewhere
+                            raise _Refused  # no point running the rest here: auto runs it elsewhere
+
+                try:
+                    job.wait(tick=tick, every=PUMP_SECONDS)
+                except _Refused:
+                    pass
             except TransferError as error:  # items or results that cannot travel
                 raise UsageError(f"%%parallel: {error}") from None
             except RuntimeError as error:
@@ -264,7 +274,7 @@ class CellRun:
         return modules, captured
 
     def _report(self, job: Any, backend: str, reason: str, status: str) -> ParallelReport:
-        errors = [ItemError.from_tuple(row) for row in job.errors]
+        errors = list(job.errors)
         if status == "ok" and errors:
             status = "failed"
         where = getattr(job, "where", "")

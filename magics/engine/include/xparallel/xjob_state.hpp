@@ -11,11 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "xparallel/xordered_results.hpp"
-
 namespace xparallel
 {
-    // Where and when a chunk ran: the timeline, and the per-item report.
+    // Where and when a chunk ran.
     struct chunk_record
     {
         std::uint64_t sequence = 0;
@@ -24,9 +22,8 @@ namespace xparallel
         int worker = -1;
         double start = 0.0; // seconds since the job started
         double end = 0.0;
-        double cpu = 0.0;      // CPU seconds of the worker thread (per-thread clock)
-        double wait = 0.0;     // seconds the worker thread was runnable but waiting for a core
-        std::size_t bytes = 0; // size of the pickled results
+        double cpu = 0.0;  // CPU seconds of the worker thread (per-thread clock)
+        double wait = 0.0; // seconds the worker thread was runnable but waiting for a core
     };
 
     // What a worker hands back for one chunk. `payload` is the pickled (results, errors) pair,
@@ -35,17 +32,15 @@ namespace xparallel
     {
         chunk_record record;
         std::string payload;
-        std::size_t errors = 0;
         std::string fatal;
     };
 
-    // The part of a job the workers see: immutable inputs, atomic counters the main thread reads
-    // without any worker's GIL, and the results handed back under a mutex.
+    // The part of a job the workers see: immutable inputs, and the chunks handed back (in any
+    // order) under a mutex.
     class job_state
     {
     public:
-        job_state(std::uint64_t id, std::string factory, std::string sys_path, bool stop_on_error,
-                  std::size_t workers);
+        job_state(std::uint64_t id, std::string factory, std::string sys_path, bool stop_on_error);
 
         const std::uint64_t id;
         const std::string factory;  // pickled zero-argument callable returning the item function
@@ -55,29 +50,20 @@ namespace xparallel
 
         std::atomic<bool> cancelled{false};
 
-        // Per worker, for this job.
-        std::vector<std::atomic<std::uint64_t>> items_done;
-        std::vector<std::atomic<std::int64_t>> cpu_ns;
-        std::vector<std::atomic<std::int64_t>> busy_ns;
-        std::vector<std::atomic<bool>> failed;
-
         double seconds_since_start() const;
 
         // Worker side.
         void deliver(chunk_outcome outcome);
 
-        // Main side: waits up to `timeout` for a delivery after the `seen`-th, returns the count.
-        std::size_t wait_for_delivery(std::size_t seen, std::chrono::duration<double> timeout);
-        std::vector<chunk_outcome> take_ready();
-        std::vector<chunk_record> timeline() const;
-        // The records of the deliveries after the `from`-th, in delivery order.
-        std::vector<chunk_record> records_since(std::size_t from) const;
+        // Main side: waits up to `timeout` until more than `seen` chunks were delivered in all.
+        void wait_for_delivery(std::size_t seen, std::chrono::duration<double> timeout);
+        // The chunks delivered since the last call, in delivery order.
+        std::vector<chunk_outcome> take_delivered();
 
     private:
         mutable std::mutex m_mutex;
         std::condition_variable m_delivered;
-        ordered_results<chunk_outcome> m_results;
-        std::vector<chunk_record> m_timeline;
+        std::vector<chunk_outcome> m_waiting;
         std::size_t m_deliveries = 0;
     };
 

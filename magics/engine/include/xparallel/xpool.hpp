@@ -77,7 +77,6 @@ namespace xparallel
         void reclaim(double grace);
 
         void submit(chunk_task task);
-        std::size_t queued() const;
         // Drops the job's queued chunks and raises KeyboardInterrupt in the items it runs (an
         // interruptible time.sleep in such an item returns at once). Never blocks.
         void cancel(const std::shared_ptr<job_state>& job);

@@ -1,5 +1,6 @@
-"""What every backend shares: the work description, and a chunked job over an executor (the
-threads, processes and serial backends) with the engine's chunk sizes, ordering and report."""
+"""What every backend shares: the work description, the worker context a backend implements for
+the dispatcher (`dispatch.Job`), and that context over a `concurrent.futures` executor (threads,
+processes, serial)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..chunks import TARGET_SECONDS
 from ..clock import wait_seconds  # noqa: F401 - the backends' clock
+from ..records import Delivery
 from ..transfer import pickle_items  # noqa: F401 - shared by the backends that pickle
-from .chunks import ChunkSizer
-
-STARTING, IDLE, BUSY, STOPPED = 0, 1, 2, 3
 
 
 class BackendError(RuntimeError):
@@ -43,179 +43,116 @@ class Work:
         return pickle.dumps(self.spec, 5)
 
 
-class ChunkedJob:
-    """A job whose chunks run on an executor: subclasses say how a chunk is submitted and how
-    running items are interrupted. A chunk's future yields
-    (worker index, results, errors, start, end, cpu, wait, stdout, stderr), times from
-    time.time(), cpu and wait measured on the thread that ran the chunk."""
+class WorkerContext:
+    """One job's workers, as the dispatcher sees them: what only the backend knows. The
+    dispatcher calls everything from the kernel's main thread.
 
-    def __init__(self, items: Any, workers: int, chunksize: int, stop_on_error: bool,
-                 total: int | None) -> None:
+    - `submit(sequence, first_index, items)` runs a chunk (may only queue it until `flush()`);
+    - `wait(timeout)` blocks until a chunk may have come back, at most `timeout` s;
+    - `take()` gives the chunks that came back since the last call, in any order, as Delivery
+      records (results unpickled, times relative to the job's start);
+    - `events()` the output workers printed since the last call, [(worker, stream, text)];
+    - `states()` each worker's state (1 idle, 2 busy), or None when the backend cannot tell;
+    - `interrupt()` drops queued chunks and interrupts running ones, without waiting;
+    - `close()` the job is over (finished or cancelled)."""
+
+    workers: int = 1
+    worker_names: list[str] | None = None
+    where: str = ""
+    chunk_seconds: float = TARGET_SECONDS  # a chunk's aimed duration on this backend
+    batch: int = 1  # chunks handed out at once (when a submit costs, as a dask graph update does)
+
+    def __init__(self, workers: int) -> None:
         self.workers = workers
-        self.results: list = []
-        self.errors: list = []
-        self.finished = False
-        self.cancelled = False
-        self._items = iter(items)
-        self._stop_on_error = stop_on_error
-        self._total = total
-        self._sizer = ChunkSizer(workers, chunksize, total)
-        self._lookahead = 2 * workers + 1
-        self._pending: dict[int, futures.Future] = {}
-        self._sequence = 0
-        self._next_to_collect = 0
-        self._dispatched = 0
-        self._collected = 0
-        self._exhausted = False
-        self._started = time.monotonic()
-        self._started_wall = time.time()
-        self._done = [0] * workers
-        self._cpu = [0.0] * workers
-        self._busy = [0.0] * workers
-        self._failed = [False] * workers
-        self._timeline: list[tuple] = []
-        self._events: list[tuple] = []
-        self.input_error: BaseException | None = None  # what the cell's own iterable raised
+        self.started = time.time()
 
-    # ---- for subclasses ---------------------------------------------------------------------
-    def _submit_chunk(self, chunk: list, first_index: int) -> futures.Future:
+    @property
+    def slots(self) -> int:
+        """Chunks that can run at once."""
+        return self.workers
+
+    @property
+    def window(self) -> int:
+        """Chunks queued or running: enough to keep every worker busy while the main thread
+        collects, and no more."""
+        return 2 * self.slots + 1
+
+    def submit(self, sequence: int, first_index: int, items: list) -> None:
         raise NotImplementedError
+
+    def flush(self) -> None:
+        pass
+
+    def wait(self, timeout: float) -> None:
+        raise NotImplementedError
+
+    def take(self) -> list[Delivery]:
+        raise NotImplementedError
+
+    def events(self) -> list[tuple]:
+        return []
+
+    def states(self) -> list[int] | None:
+        return None
+
+    def interrupt(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class FuturesContext(WorkerContext):
+    """A context whose chunks are `concurrent.futures` futures yielding
+    (worker index, results, errors, start, end, cpu, wait), times from time.time()."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(workers)
+        self._futures: dict[futures.Future, int] = {}  # running or queued -> sequence
+
+    def _submit(self, first_index: int, items: list) -> futures.Future:
+        raise NotImplementedError
+
+    def _outcome(self, future: futures.Future) -> tuple:
+        """A done chunk's (worker, results, errors, start, end, cpu, wait), on the main thread (so
+        what unpickling raises, an interrupt included, raises here)."""
+        return future.result()
+
+    def submit(self, sequence: int, first_index: int, items: list) -> None:
+        self._futures[self._submit(first_index, items)] = sequence
+
+    def wait(self, timeout: float) -> None:
+        pending = [f for f in self._futures if not f.done()]
+        if pending and len(pending) == len(self._futures):
+            futures.wait(pending, timeout=timeout, return_when=futures.FIRST_COMPLETED)
+
+    def take(self) -> list[Delivery]:
+        done = [f for f in self._futures if f.done()]
+        deliveries = []
+        for future in done:
+            sequence = self._futures.pop(future)
+            if future.cancelled():
+                continue
+            worker, results, errors, start, end, cpu, wait = self._outcome(future)
+            deliveries.append(Delivery(sequence, worker, results, errors, start - self.started,
+                                       end - self.started, cpu, wait))
+        return deliveries
+
+    def interrupt(self) -> None:
+        for future in self._futures:
+            future.cancel()
+        self._interrupt_running()
 
     def _interrupt_running(self) -> None:
         """Stop items that are running now (queued ones are cancelled already)."""
 
-    def _wait(self, future: Any, timeout: float) -> None:
-        """Until `future` is done or `timeout` s passed."""
-        futures.wait([future], timeout=timeout)
 
-    def _outcome(self, future: futures.Future) -> tuple:
-        """A done chunk's (worker, results, errors, start, end, cpu, wait, stdout, stderr), on
-        the main thread (so what unpickling raises, an interrupt included, raises here)."""
-        return future.result()
+def run_timed(function: Callable[[Any], Any], items: list, first_index: int,
+              stop_on_error: bool) -> tuple:
+    """Maps `function` over a chunk on this thread: (results, errors, start, end, cpu, wait)."""
+    from .._worker import apply
 
-    def _states(self) -> list[int]:
-        busy = BUSY if self._pending and not self.finished else IDLE
-        return [busy] * self.workers
-
-    def _close(self) -> None:
-        """The job is over (finished or cancelled)."""
-
-    # ---- the protocol -----------------------------------------------------------------------
-    @property
-    def elapsed(self) -> float:
-        return time.monotonic() - self._started
-
-    def pump(self, timeout: float = 0.1) -> bool:
-        deadline = time.monotonic() + max(0.0, timeout)
-        try:
-            while not self.finished:
-                self._feed()
-                if self._exhausted and not self._pending:
-                    self._finish()
-                    break
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                head = self._pending.get(self._next_to_collect)
-                if head is not None and not head.done():
-                    self._wait(head, left)
-                self._collect()
-        except KeyboardInterrupt:
-            self.cancel()
-            raise
-        return self.finished
-
-    def cancel(self) -> None:
-        if self.cancelled:
-            return
-        self.cancelled = True
-        for future in self._pending.values():
-            future.cancel()
-        self._interrupt_running()
-        self._finish()
-
-    def progress(self) -> tuple:
-        total = self._total if self._total is not None else (
-            self._dispatched if self._exhausted else None)
-        states = self._states()
-        workers = [(self._done[i], self._cpu[i], self._busy[i], states[i], self._failed[i])
-                   for i in range(self.workers)]
-        return (self._dispatched, self._collected, total, workers)
-
-    def timeline(self) -> list[tuple]:
-        return list(self._timeline)
-
-    def events(self) -> list[tuple]:
-        events, self._events = self._events, []
-        return events
-
-    # ---- internals --------------------------------------------------------------------------
-    def _finish(self) -> None:
-        if not self.finished:
-            self.finished = True
-            self._close()
-
-    def _take(self, size: int) -> list:
-        """Up to `size` items from the input; marks it exhausted at its end. What the input itself
-        raises is the user's, not the backend's: the job stops, then it propagates as is."""
-        chunk = []
-        for _ in range(size):
-            try:
-                chunk.append(next(self._items))
-            except StopIteration:
-                self._exhausted = True
-                break
-            except BaseException as error:
-                self.input_error = error
-                self.cancel()
-                raise
-        return chunk
-
-    def _feed(self) -> None:
-        while not self._exhausted and not self.finished and len(self._pending) < self._lookahead:
-            chunk = self._take(self._sizer.next(self._dispatched))
-            if not chunk:
-                break
-            try:
-                future = self._submit_chunk(chunk, self._dispatched)
-            except BaseException:
-                self.cancel()
-                raise
-            self._pending[self._sequence] = future
-            self._sequence += 1
-            self._dispatched += len(chunk)
-
-    def _collect(self) -> None:
-        while not self.finished:
-            future = self._pending.get(self._next_to_collect)
-            if future is None or not future.done():
-                return
-            del self._pending[self._next_to_collect]
-            self._next_to_collect += 1
-            if future.cancelled():
-                continue
-            worker, values, errors, start, end, cpu, wait, out, err = self._outcome(future)
-            count = len(values)
-            self._sizer.record(count, end - start)
-            first_index = self._collected
-            self._timeline.append((worker + 1, first_index, count, start - self._started_wall,
-                                   end - self._started_wall, cpu, wait))
-            self._done[worker] += count - min(count, len(errors))
-            self._cpu[worker] += cpu
-            self._busy[worker] += end - start
-            for stream, text in ((1, out), (2, err)):
-                if text:
-                    self._events.append((worker + 1, stream, text))
-            self.results.extend(values)
-            self._collected += count
-            for error in errors:
-                index, kind, pickled, type_name, message, traceback, item = error
-                self.errors.append((index, worker + 1, kind, pickled, type_name, message, traceback,
-                                    item))
-                self._failed[worker] = True
-                if type_name == "KeyboardInterrupt" and not self.cancelled:
-                    self.cancel()
-                    raise KeyboardInterrupt
-            if errors and self._stop_on_error:
-                self.cancel()
-                return
+    start, cpu, wait = time.time(), time.thread_time(), wait_seconds()
+    results, errors = apply(function, items, first_index, stop_on_error)
+    cpu, wait = time.thread_time() - cpu, wait_seconds() - wait
+    return results, errors, start, time.time(), cpu, wait

@@ -6,7 +6,8 @@ scheduler named with `--scheduler ADDRESS`, or else an embedded LocalCluster of 
 The cell's spec is scattered once to every worker, which builds the item function once per cell;
 items travel pickled in chunks sized like the engine's (a task costs the scheduler about a
 millisecond, so one task per item would cost more than most items); results come back pickled and
-are put in order here. Worker output arrives with its chunk (chunks aim at 20 ms of work). An
+are put in order by the dispatcher. Worker output arrives as it is written (the workers log it
+as events on a topic this job's client subscribes to). An
 interrupt cancels the queued tasks and raises KeyboardInterrupt in the worker threads running
 this job's chunks. A worker lost mid-run loses nothing: the scheduler reruns its tasks elsewhere."""
 
@@ -18,14 +19,18 @@ import logging
 import sys
 import time
 import uuid
+from collections import deque
 from typing import Any
 
+from ..dispatch import Job
+from ..records import Delivery
 from ..transfer import pickle_items, unpickle_results
-from .base import BUSY, IDLE, BackendError, ChunkedJob, Work, default_workers
+from .base import BackendError, Work, WorkerContext, default_workers
 
 CONNECT_SECONDS = 5.0
 SPECS_KEPT = 8
 TASK_SECONDS = 0.1  # a chunk's aimed duration on a dask worker
+OUTPUT_GRACE = 1.0  # at the end, how long to wait for output still on its way
 _job_numbers = itertools.count(1)
 
 
@@ -49,27 +54,25 @@ def notebook_client() -> Any | None:
     return client if client.status == "running" else None
 
 
-class _DaskJob(ChunkedJob):
-    def __init__(self, backend: "DaskBackend", client: Any, work: Work, items: Any,
-                 chunksize: int, stop_on_error: bool, total: int | None) -> None:
+class DaskContext(WorkerContext):
+    """The cluster's workers for one job: a chunk is a task. A task costs the scheduler about a
+    millisecond where an engine chunk costs microseconds, so chunks aim longer, every worker
+    thread is a slot, and chunks go to the scheduler in batches (`flush`: one graph update for
+    several tasks, as client.map does)."""
+
+    chunk_seconds = TASK_SECONDS
+
+    def __init__(self, backend: "DaskBackend", client: Any, work: Work,
+                 stop_on_error: bool) -> None:
         info = client.scheduler_info()["workers"]
         if not info:
             raise BackendError(f"the dask cluster at {client.scheduler.address} has no workers; "
                                "start some (`dask worker ADDRESS`) or use another backend")
         addresses = sorted(info, key=lambda a: str(info[a].get("name", a)))
-        threads = sum(info[a].get("nthreads", 1) for a in addresses)
-        super().__init__(items, len(addresses), chunksize, stop_on_error, total)
-        from .chunks import ChunkSizer
-
-        # The engine's rule, every thread a slot; but a task costs the scheduler about a
-        # millisecond where an engine chunk costs microseconds, so chunks aim longer.
-        self._sizer = ChunkSizer(threads, chunksize, total, target_seconds=TASK_SECONDS)
-        # Tasks queued at the scheduler while the notebook collects: a worker that finishes one
-        # gets the next without waiting for the notebook (still a bounded look-ahead).
-        self._lookahead = 4 * threads + 2
-        self._threads = threads
-        self._fixed = chunksize > 0
+        super().__init__(len(addresses))
+        self._threads = sum(info[a].get("nthreads", 1) for a in addresses)
         self._client = client
+        self._stop_on_error = stop_on_error
         self._index = {address: i for i, address in enumerate(addresses)}
         self.worker_names = [_label(a, info[a].get("name")) for a in addresses]
         self.where = f"dask cluster {client.scheduler.address}"
@@ -77,92 +80,84 @@ class _DaskJob(ChunkedJob):
         spec = work.spec_bytes()
         self._key = hashlib.sha256(spec).digest()
         self._spec = backend.scattered_spec(client, self._key, spec)
-        self._first_index: dict[str, int] = {}
+        self._batch: list[tuple[int, int, list]] = []
+        self._tasks: dict[str, tuple[Any, int, int]] = {}  # key -> (future, sequence, first)
         # Results are fetched on the client's event loop as tasks finish (one fetch each, never a
         # round trip from the notebook's main thread), and read from here without waiting.
         from distributed import as_completed
 
+        from .._dask_worker import output_topic
+
         self._completed = as_completed(loop=client.loop, with_results=True, raise_errors=False)
-        self._arrived: dict[str, Any] = {}
+        # Worker output, as the workers write it: (timestamp, [address, batch number, pieces])
+        # events, appended on the client's event loop.
+        self._printed: deque = deque()
+        self._received: dict[str, int] = {}
+        self._expected: dict[str, int] = {}
+        self._topic = output_topic(self._job_id)
+        client.subscribe_topic(self._topic, self._printed.append)
+        self._closed = False
 
-    def _feed(self) -> None:
-        """Chunks go to the scheduler in batches (one graph update for several tasks, as
-        client.map does), refilled when half the look-ahead has come back."""
-        if self._exhausted or self.finished or len(self._pending) > self._lookahead // 2:
-            return
-        chunks: list[tuple[list, int]] = []
-        dispatched = self._dispatched
-        while not self._exhausted and len(self._pending) + len(chunks) < self._lookahead:
-            chunk = self._take(self._chunk_size(dispatched))
-            if not chunk:
-                break
-            chunks.append((chunk, dispatched))
-            dispatched += len(chunk)
-        if not chunks:
-            return
-        try:
-            tasks = self._submit_chunks(chunks)
-        except BaseException:
-            self.cancel()
-            raise
-        for task, (chunk, _) in zip(tasks, chunks):
-            self._pending[self._sequence] = task
-            self._sequence += 1
-            self._dispatched += len(chunk)
+    @property
+    def slots(self) -> int:
+        return self._threads
 
-    def _chunk_size(self, dispatched: int) -> int:
-        """The engine's size, and toward the end no more than a share of what is left per
-        thread: the last tasks are small, so no worker idles while another finishes a long one
-        (a task costs milliseconds, not the engine's microseconds, so the tail is where a cluster
-        loses time)."""
-        size = self._sizer.next(dispatched)
-        if self._total is not None and not self._fixed:
-            left = max(1, self._total - dispatched)
-            size = min(size, max(1, -(-left // (2 * self._threads))))
-        return size
+    @property
+    def window(self) -> int:
+        # Tasks queued at the scheduler while the notebook collects: a worker that finishes one
+        # gets the next without waiting for the notebook (still a bounded look-ahead).
+        return 4 * self._threads + 2
 
-    def _submit_chunks(self, chunks: list[tuple[list, int]]) -> list["_Task"]:
+    @property
+    def batch(self) -> int:
+        return self.window // 2  # refilled when half the look-ahead has come back
+
+    def submit(self, sequence: int, first_index: int, items: list) -> None:
+        self._batch.append((sequence, first_index, items))
+
+    def flush(self) -> None:
         from .._dask_worker import run_chunk
 
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
         # Items travel inside the task graph: the scheduler keeps them, so a task whose worker
         # dies is rerun elsewhere with its items (scattered data would die with the worker).
-        payloads = [pickle_items(chunk, first) for chunk, first in chunks]
-        firsts = [first for _, first in chunks]
+        payloads = [pickle_items(items, first) for _, first, items in batch]
+        firsts = [first for _, first, _ in batch]
         keys = [f"{self._job_id}-{first}" for first in firsts]
         futures = self._client.map(run_chunk, payloads, firsts, key=keys, pure=False,
                                    job_id=self._job_id, spec_key=self._key, spec=self._spec,
                                    stop_on_error=self._stop_on_error)
-        for future, first in zip(futures, firsts):
-            self._first_index[future.key] = first
+        for future, (sequence, first, _) in zip(futures, batch):
+            self._tasks[future.key] = (future, sequence, first)
         self._completed.update(futures)
-        return [_Task(future, self) for future in futures]
 
-    def _drain(self) -> None:
-        for future, result in self._completed.next_batch(block=False):
-            self._arrived[future.key] = result
-
-    def _wait(self, task: "_Task", timeout: float) -> None:
-        deadline = time.monotonic() + timeout
+    def wait(self, timeout: float) -> None:
         condition = self._completed.thread_condition  # notified as each result arrives
-        while not task.done():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            with condition:
-                if not self._completed.has_ready():
-                    condition.wait(left)
+        with condition:
+            if not self._completed.has_ready():
+                condition.wait(timeout)
 
-    def _outcome(self, task: "_Task") -> tuple:
-        future = task.future
-        first_index = self._first_index.pop(future.key, 0)
-        answer = self._arrived.pop(future.key)
-        if future.status == "error" or isinstance(answer, BaseException):
-            error = answer if isinstance(answer, BaseException) else future.exception()
-            raise BackendError(f"dask could not run the items from {first_index}: "
-                               f"{type(error).__name__}: {error}")
-        address, pickled, start, end, cpu, wait, out, err = answer
-        results, errors = unpickle_results(pickled, first_index)
-        return (self._worker(address), results, errors, start, end, cpu, wait, out, err)
+    def take(self) -> list[Delivery]:
+        deliveries = []
+        for future, answer in self._completed.next_batch(block=False):
+            entry = self._tasks.pop(future.key, None)
+            if entry is None:
+                continue
+            _, sequence, first_index = entry
+            if future.status == "cancelled":
+                continue
+            if future.status == "error" or isinstance(answer, BaseException):
+                error = answer if isinstance(answer, BaseException) else future.exception()
+                raise BackendError(f"dask could not run the items from {first_index}: "
+                                   f"{type(error).__name__}: {error}")
+            address, pickled, start, end, cpu, wait, batches = answer
+            self._expected[address] = max(self._expected.get(address, 0), batches)
+            results, errors = unpickle_results(pickled, first_index)
+            deliveries.append(Delivery(sequence, self._worker(address), results, errors,
+                                       start - self.started, end - self.started, cpu, wait))
+        return deliveries
 
     def _worker(self, address: str) -> int:
         """The bar of the worker at `address`; a worker that joined during the run gets a new
@@ -171,34 +166,36 @@ class _DaskJob(ChunkedJob):
             self._index[address] = self.workers
             self.worker_names.append(address.removeprefix("tcp://"))
             self.workers += 1
-            for counts, zero in ((self._done, 0), (self._cpu, 0.0), (self._busy, 0.0),
-                                 (self._failed, False)):
-                counts.append(zero)
         return self._index[address]
 
     def events(self) -> list[tuple]:
-        # Worker output is labelled by the worker's name, not w1.
-        return [(self.worker_names[w - 1], stream, text) for w, stream, text in super().events()]
+        """Worker output, labelled by the worker's name, not w1. At the end of the job, waits a
+        moment for batches the chunks said they sent and that are still on their way."""
+        deadline = time.monotonic() + OUTPUT_GRACE
+        events: list[tuple] = []
+        while True:
+            while self._printed:
+                _, (address, number, pieces) = self._printed.popleft()
+                self._received[address] = number
+                name = self.worker_names[self._worker(address)]
+                events.extend((name, stream, text) for stream, text in pieces)
+            if not self._closed or time.monotonic() >= deadline or all(
+                    self._received.get(a, 0) >= n for a, n in self._expected.items()):
+                break
+            time.sleep(0.005)
+        if self._closed and not self._printed:
+            self._unsubscribe()
+        return events
 
-    def _states(self) -> list[int]:
-        busy = BUSY if self._pending and not self.finished else IDLE
-        return [busy] * self.workers
-
-    def cancel(self) -> None:
+    def interrupt(self) -> None:
         """Queued tasks are cancelled and running ones told to stop, without waiting for the
         scheduler's answer: the notebook is free at once, however busy the cluster is."""
-        if self.cancelled:
-            return
-        self.cancelled = True
-        pending = [task.future for task in self._pending.values()]
-        if pending:
-            self._in_background(self._client._cancel, pending, reason="interrupted in the notebook")
-        self._interrupt_running()
-        self._finish()
-
-    def _interrupt_running(self) -> None:
         from .._dask_worker import interrupt
 
+        self._expected.clear()
+        pending = [future for future, _, _ in self._tasks.values()]
+        if pending:
+            self._in_background(self._client._cancel, pending, reason="interrupted in the notebook")
         self._in_background(self._client._run, interrupt, self._job_id, wait=False,
                             on_error="ignore")
 
@@ -215,31 +212,18 @@ class _DaskJob(ChunkedJob):
         except Exception:  # noqa: BLE001 - the client's loop is closed
             pass
 
-    def _close(self) -> None:
+    def close(self) -> None:
+        self._closed = True
         self._completed.clear()
-        self._arrived.clear()
+        self._tasks.clear()
 
-
-class _Task:
-    """A chunk's task, done for the job once its result has arrived (not merely finished)."""
-
-    __slots__ = ("future", "_job")
-
-    def __init__(self, future: Any, job: _DaskJob) -> None:
-        self.future = future
-        self._job = job
-
-    def done(self) -> bool:
-        key = self.future.key
-        if key not in self._job._arrived:
-            self._job._drain()
-        return key in self._job._arrived
-
-    def cancel(self) -> bool:
-        return self.future.cancel()
-
-    def cancelled(self) -> bool:
-        return self.future.cancelled()
+    def _unsubscribe(self) -> None:
+        if self._topic is not None:
+            topic, self._topic = self._topic, None
+            try:
+                self._client.unsubscribe_topic(topic)
+            except Exception:  # noqa: BLE001 - a client already closed
+                pass
 
 
 class DaskBackend:
@@ -345,6 +329,7 @@ class DaskBackend:
         return "\n".join(lines) or None
 
     def submit(self, work: Work, items: Any, workers: int | None, chunksize: int,
-               stop_on_error: bool, total: int | None) -> _DaskJob:
+               stop_on_error: bool, total: int | None) -> Job:
         client = self.client(work.options.get("scheduler"), workers)
-        return _DaskJob(self, client, work, items, chunksize, stop_on_error, total)
+        context = DaskContext(self, client, work, stop_on_error)
+        return Job(context, items, chunksize, stop_on_error, total)

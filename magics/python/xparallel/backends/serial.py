@@ -1,29 +1,39 @@
 """`serial`: the cell's items one after another on the kernel's main thread, in the notebook's own
-namespace. The baseline every speedup is measured against."""
+namespace. The baseline every speedup is measured against. What an item prints goes straight to
+the cell (it runs on the main thread), prefixed `[w1]` like any worker's output."""
 
 from __future__ import annotations
 
-import time
+import sys
 from concurrent import futures
 from typing import Any
 
-from .._worker import apply
-from .base import ChunkedJob, Work, wait_seconds
+from ..dispatch import Job
+from ..output import PrefixedStream
+from .base import FuturesContext, Work, run_timed
 
 
-class _SerialJob(ChunkedJob):
-    def __init__(self, work: Work, items: Any, chunksize: int, stop_on_error: bool,
-                 total: int | None) -> None:
-        super().__init__(items, 1, chunksize, stop_on_error, total)
+class SerialContext(FuturesContext):
+    def __init__(self, work: Work, stop_on_error: bool) -> None:
+        super().__init__(1)
         self._function = work.local_function
-        self._lookahead = 1
+        self._stop_on_error = stop_on_error
 
-    def _submit_chunk(self, chunk: list, first_index: int) -> futures.Future:
+    @property
+    def window(self) -> int:
+        return 1
+
+    def _submit(self, first_index: int, items: list) -> futures.Future:
         future: futures.Future = futures.Future()
-        start, cpu, wait = time.time(), time.thread_time(), wait_seconds()
-        results, errors = apply(self._function, chunk, first_index, self._stop_on_error)
-        cpu, wait = time.thread_time() - cpu, wait_seconds() - wait
-        future.set_result((0, results, errors, start, time.time(), cpu, wait, "", ""))
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = PrefixedStream(saved[0], "[w1]"), PrefixedStream(saved[1], "[w1]")
+        try:
+            outcome = run_timed(self._function, items, first_index, self._stop_on_error)
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                stream.finish()
+            sys.stdout, sys.stderr = saved
+        future.set_result((0, *outcome))
         return future
 
 
@@ -32,5 +42,5 @@ class SerialBackend:
     noun = "the main thread"
 
     def submit(self, work: Work, items: Any, workers: int | None, chunksize: int, stop_on_error: bool,
-               total: int | None) -> _SerialJob:
-        return _SerialJob(work, items, chunksize, stop_on_error, total)
+               total: int | None) -> Job:
+        return Job(SerialContext(work, stop_on_error), items, chunksize, stop_on_error, total)

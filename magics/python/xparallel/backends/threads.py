@@ -8,50 +8,50 @@ import ctypes
 import io
 import sys
 import threading
-import time
 from collections import deque
 from concurrent import futures
 from typing import Any
 
-from .._worker import apply
-from .base import BUSY, IDLE, ChunkedJob, Work, default_workers, wait_seconds
+from ..dispatch import BUSY, IDLE, Job
+from .base import FuturesContext, Work, default_workers, run_timed
 
 
 class _RoutedStream(io.TextIOBase):
     """While a threads job runs: text printed on a worker thread goes to that worker's events
     (published from the main thread with its [wN] prefix); other text goes where it went."""
 
-    def __init__(self, original: Any, stream: int, job: "_ThreadsJob") -> None:
+    def __init__(self, original: Any, stream: int, context: "ThreadsContext") -> None:
         super().__init__()
         self.original = original
         self._stream = stream
-        self._job = job
+        self._context = context
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
-        worker = self._job.worker_of(threading.get_ident())
+        worker = self._context.worker_of(threading.get_ident())
         if worker is None:
             return self.original.write(text)
-        self._job.add_event(worker, self._stream, text)
+        self._context.printed.append((worker + 1, self._stream, text))
         return len(text)
 
     def flush(self) -> None:
         self.original.flush()
 
 
-class _ThreadsJob(ChunkedJob):
-    def __init__(self, backend: "ThreadsBackend", work: Work, items: Any, workers: int,
-                 chunksize: int, stop_on_error: bool, total: int | None) -> None:
-        super().__init__(items, workers, chunksize, stop_on_error, total)
+class ThreadsContext(FuturesContext):
+    def __init__(self, backend: "ThreadsBackend", work: Work, workers: int,
+                 stop_on_error: bool) -> None:
+        super().__init__(workers)
         self._backend = backend
         self._executor = backend.executor(workers)
         self._function = work.local_function
+        self._stop_on_error = stop_on_error
         # Taken by worker threads only: the main thread never waits on a lock that an interrupt
         # could leave held. What it reads (dicts, the deque) is safe to read without one.
         self._lock = threading.Lock()
-        self._printed: deque[tuple] = deque()
+        self.printed: deque[tuple] = deque()
         self._workers_by_thread: dict[int, int] = {}
         self._running: dict[int, int] = {}  # worker -> thread ident, while in a chunk
         self._saved_streams = (sys.stdout, sys.stderr)
@@ -61,13 +61,10 @@ class _ThreadsJob(ChunkedJob):
     def worker_of(self, ident: int) -> int | None:
         return self._workers_by_thread.get(ident)
 
-    def add_event(self, worker: int, stream: int, text: str) -> None:
-        self._printed.append((worker + 1, stream, text))
-
     def events(self) -> list[tuple]:
-        events = super().events()
-        while self._printed:
-            events.append(self._printed.popleft())
+        events = []
+        while self.printed:
+            events.append(self.printed.popleft())
         return events
 
     def _run(self, chunk: list, first_index: int) -> tuple:
@@ -75,20 +72,17 @@ class _ThreadsJob(ChunkedJob):
         with self._lock:
             worker = self._workers_by_thread.setdefault(ident, len(self._workers_by_thread))
             self._running[worker] = ident
-        start, cpu, wait = time.time(), time.thread_time(), wait_seconds()
         try:
-            results, errors = apply(self._function, chunk, first_index, self._stop_on_error)
+            return (worker, *run_timed(self._function, chunk, first_index, self._stop_on_error))
         finally:
             self._running.pop(worker, None)
-        cpu, wait = time.thread_time() - cpu, wait_seconds() - wait
-        return (worker, results, errors, start, time.time(), cpu, wait, "", "")
 
-    def _submit_chunk(self, chunk: list, first_index: int) -> futures.Future:
-        return self._executor.submit(self._run, chunk, first_index)
+    def _submit(self, first_index: int, items: list) -> futures.Future:
+        return self._executor.submit(self._run, items, first_index)
 
-    def _states(self) -> list[int]:
+    def states(self) -> list[int]:
         running = set(self._running)
-        return [BUSY if i in running and not self.finished else IDLE for i in range(self.workers)]
+        return [BUSY if i in running else IDLE for i in range(self.workers)]
 
     def _interrupt_running(self) -> None:
         # Threads cannot be killed; raising KeyboardInterrupt in them ends a pure-Python loop at
@@ -100,7 +94,7 @@ class _ThreadsJob(ChunkedJob):
         if idents:
             self._backend.retire(self._executor)
 
-    def _close(self) -> None:
+    def close(self) -> None:
         sys.stdout, sys.stderr = self._saved_streams
 
 
@@ -130,5 +124,6 @@ class ThreadsBackend:
             self._executor = None
 
     def submit(self, work: Work, items: Any, workers: int | None, chunksize: int,
-               stop_on_error: bool, total: int | None) -> _ThreadsJob:
-        return _ThreadsJob(self, work, items, self.size(workers), chunksize, stop_on_error, total)
+               stop_on_error: bool, total: int | None) -> Job:
+        context = ThreadsContext(self, work, self.size(workers), stop_on_error)
+        return Job(context, items, chunksize, stop_on_error, total)

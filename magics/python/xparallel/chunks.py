@@ -1,7 +1,12 @@
-"""Automatic chunk sizes for the Python backends: the engine's rule (xchunk_sizer.cpp), in
-Python so that they need no C++ module. Single items until one is measured (slow items spread at
-once), then a chunk aims at a bounded time from the measured time per item, and, when the total
-is known, at a few chunks per worker so the last ones balance. A fixed size overrides it all."""
+"""The one chunk-size rule, for every backend (the dispatcher asks it; backends only say how long
+a chunk should aim to take on them).
+
+Single items until one is measured, so that slow items spread over every worker at once; then a
+chunk aims at a bounded time from the measured time per item (growing at most fourfold per
+chunk); when the total is known, at most a few chunks' worth per worker, and near the end at most
+half of each worker's share of what is left (the tail split), so that the last chunks finish
+together instead of one worker running a long tail alone. A fixed size (--chunksize) overrides it
+all. It learns from chunks as they are delivered, in any order."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ MAX_ITEMS = 1 << 16
 class ChunkSizer:
     def __init__(self, workers: int, fixed: int = 0, total: int | None = None,
                  target_seconds: float = TARGET_SECONDS) -> None:
+        """`workers`: how many chunks can run at once (dask: every worker thread)."""
         self._workers = max(1, workers)
         self._fixed = fixed
         self._total = total
@@ -34,13 +40,14 @@ class ChunkSizer:
         if self._total is not None:
             left = max(0, self._total - dispatched)
             balanced = math.ceil(self._total / (self._workers * CHUNKS_PER_WORKER))
-            size = min(size, max(1, balanced), max(1, left))
+            tail = -(-left // (2 * self._workers))
+            size = min(size, max(1, balanced), max(1, tail), max(1, left))
         size = min(size, MAX_ITEMS)
         self._last = size
         return size
 
     def record(self, items: int, seconds: float) -> None:
-        """A chunk of `items` took `seconds` of worker time."""
+        """A chunk of `items` took `seconds` of work (not counting waits for a core)."""
         if items:
             sample = seconds / items
             self._per_item = sample if self._per_item is None else 0.7 * self._per_item + 0.3 * sample

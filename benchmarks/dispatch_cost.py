@@ -1,0 +1,79 @@
+"""The dispatcher's own cost, the figures issue 17 keeps within 10 %: the engine's per-item cost
+(200,000 × `x + 1` on 2 interpreters, through the engine API) and the magic's warm-cell cost
+(2 trivial items, `%%parallel -b interpreters -w 2 --quiet` end to end). Repeated, interleaved;
+prints min and median with the load average.
+
+    scripts/devroot run python3 -m benchmarks.dispatch_cost [--repeat 15] [--items 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import io
+import os
+import statistics
+import time
+
+from . import workloads as w
+
+WORKERS = 2
+
+
+def per_item(items: int) -> float:
+    from xparallel import engine
+
+    data = list(range(items))
+    started = time.perf_counter()
+    job = engine.submit(functools.partial(w.factory, "add_one"), data, workers=WORKERS)
+    while not job.pump(0.05):
+        pass
+    elapsed = time.perf_counter() - started
+    assert job.results[-1] == items and not job.errors
+    return elapsed / items
+
+
+def warm_cell(shell) -> float:
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        shell.run_cell_magic("parallel", f"-b interpreters -w {WORKERS} --quiet",
+                             "r = [x + 1 for x in range(2)]")
+    elapsed = time.perf_counter() - started
+    assert shell.user_ns["r"] == [1, 2]
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--items", type=int, default=200_000)
+    args = parser.parse_args(argv)
+    from xparallel import engine
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "xparallel")
+    engine.get_pool(WORKERS)
+    per_item(args.items)  # warm: imports, the interpreters' first job
+    for _ in range(5):
+        warm_cell(shell)
+    items, cells = [], []
+    load_before = os.getloadavg()[0]
+    for _ in range(args.repeat):
+        items.append(per_item(args.items))
+        for _ in range(5):
+            cells.append(warm_cell(shell))
+    load_after = os.getloadavg()[0]
+    rows = {"per item, µs (200,000 × x + 1, 2 interpreters)": [x * 1e6 for x in items],
+            "warm cell, ms (2 items, magic, interpreters)": [x * 1e3 for x in cells]}
+    print(f"load average {load_before:.2f} before, {load_after:.2f} after; "
+          f"{args.repeat} rounds of {args.items:,} items and 5 warm cells each")
+    print(f"{'figure':<50}{'min':>10}{'median':>10}")
+    for name, values in rows.items():
+        print(f"{name:<50}{min(values):>10.3f}{statistics.median(values):>10.3f}")
+    return {name: {"min": min(v), "median": statistics.median(v)} for name, v in rows.items()}
+
+
+if __name__ == "__main__":
+    main()
