@@ -88,15 +88,14 @@ namespace xparallel
                 }
                 const py::object type =
                     py::module_::import("xparallel.transfer").attr("TransferError");
-                PyErr_SetString(type.ptr(), ("the results of items " + item_range(record) +
-                                             " cannot be unpickled in the notebook: " +
-                                             error.what())
-                                                .c_str());
+                PyErr_SetString(type.ptr(),
+                                ("the results of items " + item_range(record) +
+                                 " cannot be unpickled in the notebook: " + error.what())
+                                    .c_str());
                 throw py::error_already_set();
             }
-            deliveries.append(py::make_tuple(record.sequence, record.worker, answer[0],
-                                             answer[1], record.start, record.end, record.cpu,
-                                             record.wait));
+            deliveries.append(py::make_tuple(record.sequence, record.worker, answer[0], answer[1],
+                                             record.start, record.end, record.cpu, record.wait));
         }
         return deliveries;
     }
