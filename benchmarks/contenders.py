@@ -79,8 +79,7 @@ class XparallelEngine(Contender):
         from xparallel import engine
 
         job = engine.submit(functools.partial(w.factory, name), items, workers=WORKERS)
-        while not job.pump(0.05):
-            pass
+        job.wait()
         assert not job.errors, job.errors
         return job.results
 

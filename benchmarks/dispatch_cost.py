@@ -27,8 +27,7 @@ def per_item(items: int) -> float:
     data = list(range(items))
     started = time.perf_counter()
     job = engine.submit(functools.partial(w.factory, "add_one"), data, workers=WORKERS)
-    while not job.pump(0.05):
-        pass
+    job.wait()
     elapsed = time.perf_counter() - started
     assert job.results[-1] == items and not job.errors
     return elapsed / items

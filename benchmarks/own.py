@@ -86,10 +86,11 @@ def memory_per_worker(workers: int) -> dict:
     before = rss_mb()
     pool = _engine.Pool(workers, list(sys.path))
     pool.start()
-    job = pool.submit(__import__("cloudpickle").dumps(w.add_one_factory), iter(range(100)),
-                      __import__("pickle").dumps(list(sys.path)), 0, True, 100)
-    while not job.pump(0.05):
-        pass
+    from xparallel.backends.interpreters import engine_job
+
+    job = engine_job(__import__("cloudpickle").dumps(w.add_one_factory), iter(range(100)),
+                     workers, 0, True, 100, pool=pool)
+    job.wait()
     after = rss_mb()
     pool.shutdown()
     return {"mb_per_worker": (after - before) / workers, "workers": workers}

@@ -84,8 +84,7 @@ def engine_map(factory: Callable[[], Callable[[Any], Any]], items: Any, workers:
     from xparallel import engine
 
     job = engine.submit(factory, items, workers=workers, chunksize=chunksize)
-    while not job.pump(0.05):
-        pass
+    job.wait()
     assert not job.errors, job.errors[:1]
     if timeline is not None:
         timeline.extend(job.timeline())

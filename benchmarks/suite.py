@@ -180,19 +180,17 @@ def cold_start(rounds: int, log) -> dict:
                                 "spread": [x * 1e3 for x in _spread(times)], "ok": True}
         log(f"  {contender.name}: {rows[contender.name]['ms']:.0f} ms")
     # The engine's pool itself (the contender above reuses the process's warm pool).
-    import pickle
-
     import cloudpickle
 
     from xparallel import _engine
+    from xparallel.backends.interpreters import engine_job
 
     def engine_cold() -> list:
         pool = _engine.Pool(c.WORKERS, list(sys.path))
         pool.start()
-        job = pool.submit(cloudpickle.dumps(w.add_one_factory), iter([1, 2]),
-                          pickle.dumps(list(sys.path)), 0, True, 2)
-        while not job.pump(0.01):
-            pass
+        job = engine_job(cloudpickle.dumps(w.add_one_factory), iter([1, 2]), c.WORKERS, 0, True,
+                         2, pool=pool)
+        job.wait(every=0.01)
         results = list(job.results)
         pool.shutdown()
         return results

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -11,9 +10,7 @@ from xparallel import engine
 
 
 def run(job, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while not job.pump(0.05):
-        assert time.monotonic() < deadline, "job did not finish in time"
+    assert job.wait(timeout), "job did not finish in time"
     return job
 
 

@@ -19,9 +19,7 @@ from xparallel import _engine, engine
 
 
 def run(job, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while not job.pump(0.05):
-        assert time.monotonic() < deadline, "job did not finish in time"
+    assert job.wait(timeout), "job did not finish in time"
     return job
 
 

@@ -50,9 +50,9 @@ class InterpretersContext(WorkerContext):
 
 
 def engine_job(factory: bytes, items: Any, workers: int | None, chunksize: int,
-               stop_on_error: bool, total: int | None) -> Job:
-    """A map of the pickled `factory()`'s function over `items` on the warm pool."""
-    context = InterpretersContext(engine.get_pool(workers), factory, stop_on_error)
+               stop_on_error: bool, total: int | None, pool: Any = None) -> Job:
+    """A map of the pickled `factory()`'s function over `items` on the warm pool (or `pool`)."""
+    context = InterpretersContext(pool or engine.get_pool(workers), factory, stop_on_error)
     return Job(context, items, chunksize, stop_on_error, total)
 
 
