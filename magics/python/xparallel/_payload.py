@@ -55,10 +55,11 @@ def run_chunk_in_process(key: bytes, spec: bytes, items: list, first_index: int,
                          stop_on_error: bool, sys_path: list[str] | None) -> tuple:
     """One chunk in a worker process: (pid, results, errors, start, end, cpu, wait). What it
     prints goes where the worker's streams go (`_live_output`: to the notebook, as it is
-    written)."""
+    written). Building the item function (the cell's setup, once per job) counts in the first
+    chunk's time, as in the engine."""
     if sys_path is not None and sys.path != sys_path:  # None: a remote worker keeps its own
         sys.path[:] = sys_path
-    start, cpu, wait = time.time(), time.thread_time(), wait_seconds()
+    clocks = time.time(), time.thread_time(), wait_seconds()
     function = _process_cache.get(key)
     if function is None:
         _process_cache.clear()
@@ -67,12 +68,28 @@ def run_chunk_in_process(key: bytes, spec: bytes, items: list, first_index: int,
         except BaseException as error:  # noqa: BLE001 - reported as a setup error
             function = error
         _process_cache[key] = function
-    if isinstance(function, BaseException):
+    if isinstance(function, BaseException):  # every item of the job fails with the setup
         from ._worker import describe
 
-        results, errors = [None] * len(items), [describe(first_index, "setup", function)]
-    else:
-        results, errors = apply(function, items, first_index, stop_on_error)
+        error = function
+
+        def setup_failed(*_: Any) -> tuple[list, list]:
+            return [None] * len(items), [describe(first_index, "setup", error)]
+
+        return (os.getpid(), *run_timed(None, items, first_index, stop_on_error, clocks,
+                                        setup_failed))
+    return (os.getpid(), *run_timed(function, items, first_index, stop_on_error, clocks))
+
+
+def run_timed(function: Callable[[Any], Any] | None, items: list, first_index: int,
+              stop_on_error: bool, clocks: tuple[float, float, float] | None = None,
+              mapper: Callable[..., tuple[list, list]] = apply) -> tuple:
+    """Maps `function` over a chunk on this thread: (results, errors, start, end, cpu, wait);
+    start and end from time.time(), cpu this thread's CPU time, wait the time it was runnable
+    but waiting for a core (`clocks`: those three read earlier, when the chunk began). Every
+    Python backend times its chunks here (the engine in C++)."""
+    start, cpu, wait = clocks or (time.time(), time.thread_time(), wait_seconds())
+    results, errors = mapper(function, items, first_index, stop_on_error)
     cpu, wait = time.thread_time() - cpu, wait_seconds() - wait
     # Read after the wait: the chunk's interval holds every wait it reports.
-    return (os.getpid(), results, errors, start, time.time(), cpu, wait)
+    return results, errors, start, time.time(), cpu, wait

@@ -102,6 +102,35 @@ class WorkerContext:
         pass
 
 
+class WarmExecutor:
+    """What a backend over a `concurrent.futures` executor keeps across cells: one executor,
+    warm, replaced when -w asks for another size."""
+
+    def __init__(self) -> None:
+        self._executor: futures.Executor | None = None
+        self._size = 0
+
+    def size(self, workers: int | None) -> int:
+        """-w N, else the warm pool's size, else the CPUs this process may use."""
+        return workers or self._size or default_workers()
+
+    def executor(self, workers: int) -> Any:
+        if self._executor is None or self._size != workers:
+            self.terminate()
+            self._executor = self._make(workers)
+            self._size = workers
+        return self._executor
+
+    def _make(self, workers: int) -> futures.Executor:
+        raise NotImplementedError
+
+    def terminate(self) -> None:
+        """Ends the warm executor without waiting for what it runs."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+
 class FuturesContext(WorkerContext):
     """A context whose chunks are `concurrent.futures` futures yielding
     (worker index, results, errors, start, end, cpu, wait), times from time.time()."""
@@ -147,12 +176,4 @@ class FuturesContext(WorkerContext):
         """Stop items that are running now (queued ones are cancelled already)."""
 
 
-def run_timed(function: Callable[[Any], Any], items: list, first_index: int,
-              stop_on_error: bool) -> tuple:
-    """Maps `function` over a chunk on this thread: (results, errors, start, end, cpu, wait)."""
-    from .._worker import apply
-
-    start, cpu, wait = time.time(), time.thread_time(), wait_seconds()
-    results, errors = apply(function, items, first_index, stop_on_error)
-    cpu, wait = time.thread_time() - cpu, wait_seconds() - wait
-    return results, errors, start, time.time(), cpu, wait
+from .._payload import run_timed  # noqa: E402,F401 - the one per-chunk timing, for the backends

@@ -19,7 +19,7 @@ from typing import Any
 from .._payload import run_chunk_in_process
 from ..dispatch import Job
 from ..transfer import unpickle_results
-from .base import BackendError, FuturesContext, Work, default_workers, pickle_items
+from .base import BackendError, FuturesContext, WarmExecutor, Work, pickle_items
 from .shared_buffers import SegmentRef, SharedSpec, resolve
 
 
@@ -154,34 +154,25 @@ class ProcessesContext(FuturesContext):
             self._backend.terminate()
 
 
-class ProcessesBackend:
+class ProcessesBackend(WarmExecutor):
     name = "processes"
     noun = "processes"
 
     def __init__(self) -> None:
-        self._executor: futures.ProcessPoolExecutor | None = None
-        self._size = 0
+        super().__init__()
         self._pids: dict[int, int] = {}
         self._output: Any = None  # the workers' output channel (a SimpleQueue)
         self._received: dict[int, int] = {}  # pid -> batches received
 
-    def size(self, workers: int | None) -> int:
-        """-w N, else the warm pool's size, else the CPUs this process may use."""
-        return workers or self._size or default_workers()
-
-    def executor(self, workers: int) -> futures.ProcessPoolExecutor:
-        if self._executor is None or self._size != workers:
-            self.terminate()
-            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-            context = multiprocessing.get_context(method)
-            self._output = context.SimpleQueue()
-            self._received = {}
-            self._executor = futures.ProcessPoolExecutor(
-                workers, mp_context=context,
-                initializer=_prepare_worker, initargs=(os.getpid(), self._output))
-            self._size = workers
-            self._pids = {}
-        return self._executor
+    def _make(self, workers: int) -> futures.ProcessPoolExecutor:
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        self._output = context.SimpleQueue()
+        self._received = {}
+        self._pids = {}
+        return futures.ProcessPoolExecutor(workers, mp_context=context,
+                                           initializer=_prepare_worker,
+                                           initargs=(os.getpid(), self._output))
 
     def worker_index(self, pid: int, workers: int) -> int:
         return self._pids.setdefault(pid, len(self._pids) % workers)

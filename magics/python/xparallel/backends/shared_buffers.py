@@ -73,10 +73,6 @@ class SharedSpec:
             raise
         self.ref = SegmentRef(name, offset, (0, len(data)), tuple(layout))
 
-    @property
-    def shared_bytes(self) -> int:
-        return self.ref.size if isinstance(self.ref, SegmentRef) else 0
-
 
 def _create(name: str, size: int, parts: list[tuple[int, memoryview]]) -> None:
     """A segment of `size` bytes holding each part at its offset. Written with pwrite, not

@@ -13,7 +13,7 @@ from concurrent import futures
 from typing import Any
 
 from ..dispatch import BUSY, IDLE, Job
-from .base import FuturesContext, Work, default_workers, run_timed
+from .base import FuturesContext, WarmExecutor, Work, run_timed
 
 
 class _RoutedStream(io.TextIOBase):
@@ -98,30 +98,17 @@ class ThreadsContext(FuturesContext):
         sys.stdout, sys.stderr = self._saved_streams
 
 
-class ThreadsBackend:
+class ThreadsBackend(WarmExecutor):
     name = "threads"
     noun = "threads"
 
-    def __init__(self) -> None:
-        self._executor: futures.ThreadPoolExecutor | None = None
-        self._size = 0
-
-    def size(self, workers: int | None) -> int:
-        """-w N, else the warm pool's size, else the CPUs this process may use."""
-        return workers or self._size or default_workers()
-
-    def executor(self, workers: int) -> futures.ThreadPoolExecutor:
-        if self._executor is None or self._size != workers:
-            if self._executor is not None:
-                self._executor.shutdown(wait=False)
-            self._executor = futures.ThreadPoolExecutor(workers, thread_name_prefix="xparallel-w")
-            self._size = workers
-        return self._executor
+    def _make(self, workers: int) -> futures.ThreadPoolExecutor:
+        return futures.ThreadPoolExecutor(workers, thread_name_prefix="xparallel-w")
 
     def retire(self, executor: futures.ThreadPoolExecutor) -> None:
+        """Interrupted threads may still run: the next cell gets a fresh executor."""
         if executor is self._executor:
-            executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+            self.terminate()
 
     def submit(self, work: Work, items: Any, workers: int | None, chunksize: int,
                stop_on_error: bool, total: int | None) -> Job:
