@@ -138,3 +138,26 @@ def start(kernel_name: str = "xparallel", *, sigint_ignored: bool = False,
 def stop(km, kc) -> None:
     kc.stop_channels()
     km.shutdown_kernel(now=False)
+
+
+# ---- kernels as pytest fixtures, defined once: a suite's conftest imports the one it uses -----------
+import pytest  # noqa: E402 - only the fixtures below need it
+
+
+@pytest.fixture(scope="module", name="kernel")
+def xparallel_kernel():
+    """The xparallel kernel, one per test module."""
+    km, kc = start("xparallel")
+    yield km, kc
+    stop(km, kc)
+
+
+@pytest.fixture(scope="module", name="kernel", params=["xparallel", "python3"],
+                ids=["xparallel-kernel", "ipykernel"])
+def magic_kernels(request):
+    """The magic in its own kernel (loaded at start) and in a stock ipykernel (%load_ext)."""
+    km, kc = start(request.param)
+    if request.param == "python3":
+        assert execute(kc, "%load_ext xparallel").status == "ok"
+    yield km, kc
+    stop(km, kc)

@@ -1,10 +1,2 @@
-import pytest
-
-from kernel_client import start, stop
-
-
-@pytest.fixture(scope="module")
-def kernel():
-    km, kc = start("xparallel")
-    yield km, kc
-    stop(km, kc)
+# The xparallel kernel, one per module: the fixture is defined once, in kernel_client.
+from kernel_client import xparallel_kernel  # noqa: F401

@@ -7,14 +7,7 @@ import uuid
 
 import pytest
 
-from kernel_client import execute, start, stop
-
-
-@pytest.fixture(scope="module")
-def kernel():
-    km, kc = start("xparallel")
-    yield km, kc
-    stop(km, kc)
+from kernel_client import execute
 
 
 def history(kc, **content) -> list:

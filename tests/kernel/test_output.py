@@ -9,14 +9,7 @@ import time
 
 import pytest
 
-from kernel_client import execute, start, stop
-
-
-@pytest.fixture(scope="module")
-def kernel():
-    km, kc = start("xparallel")
-    yield km, kc
-    stop(km, kc)
+from kernel_client import execute
 
 
 def collect(kc, seconds: float, until=None) -> list[dict]:
