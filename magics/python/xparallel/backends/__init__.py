@@ -1,27 +1,33 @@
-"""Backends behind one job protocol, so the magic, the progress display and the report do not care
+"""Backends behind one dispatcher, so the magic, the progress display and the report do not care
 which one ran. Adding a backend is one module here plus its line in BACKENDS; only
 `interpreters` needs the C++ module, and a backend's module is imported when first used.
 
+A backend is only what it alone knows: a `base.WorkerContext` (prepare its workers, submit a
+chunk, wait, take the chunks that came back in any order, their output, interrupt, close), the
+shape of CPython's WorkerContext under InterpreterPoolExecutor. Everything else, the same on every
+backend, is the dispatcher's (`xparallel.dispatch.Job`): feeding lazily, the one chunk rule
+(`xparallel.chunks`), the window, ordering, progress, the timeline, errors as
+`xparallel.records.ItemError`, --errors, cancelling.
+
 A backend class has `name`, `noun` and `submit(work, items, workers, chunksize, stop_on_error,
-total)` (workers None: its warm size, else the CPUs), and may have `comparable()` (whether
---compare includes it; default yes) and `status()` (a line for %parallel_pool, or None).
-`submit` returns a Job:
+total)` (workers None: its warm size, else the CPUs) returning `Job(its context, items, ...)`, and
+may have `comparable()` (whether --compare includes it; default yes) and `status()` (a line for
+%parallel_pool, or None). The Job gives:
     workers                   how many workers run it
     pump(timeout) -> bool     feed, wait, collect for up to `timeout` s; True once over
+    wait(timeout, tick)       pump until over, calling tick(job) about every 0.1 s
     cancel()                  drop queued work, interrupt running items
-    finished                  over (done or cancelled)
-    results, errors           per-item values in input order; error tuples
-                              (index, worker, kind, pickled exception, type, message, traceback,
-                               item repr)
+    finished, cancelled       over (done or cancelled); cancelled
+    results, errors           per-item values in input order; ItemError records
     progress()                (dispatched, collected, total or None,
                                [(done, cpu s, busy s, state, failed)] per worker)
     timeline()                [(worker, first index, count, start s, end s, cpu s, wait s)]
                               wait: time runnable but waiting for a core (schedstat)
     events()                  [(worker, stream, text)] printed by workers since the last call
     elapsed                   seconds since the job started
-and optionally `worker_names` (labels for the bars, worker number order) and `where` (said in
-the summary, e.g. the cluster). Nothing in the protocol assumes the workers share the notebook's
-machine or file system: work is described by a pickled spec, items and results travel pickled.
+    worker_names, where       labels for the bars (None: w1, w2...), said in the summary
+Nothing in the protocol assumes the workers share the notebook's machine or file system: work is
+described by a pickled spec, items and results travel pickled.
 """
 
 from __future__ import annotations
