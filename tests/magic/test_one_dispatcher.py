@@ -108,3 +108,18 @@ def test_a_cell_printing_100000_lines_stays_bounded(kc, backend):
     assert all(ks == list(range(1000)) for ks in by_item.values())
     assert sorted(x for _, x in by_item) == list(range(100))
     assert value(kc, "r == list(range(100))") is True
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_same_progress_and_timeline_on_every_backend(kc, backend):
+    ok(kc, f"%%parallel -b {backend} -w 2 --quiet --chunksize 7\nr = [x * 2 for x in range(100)]")
+    workers = 1 if backend == "serial" else 2
+    rows = value(kc, "[tuple(row) for row in _parallel.timeline]")
+    assert all(len(row) == 7 for row in rows)
+    assert [row[1] for row in rows] == list(range(0, 100, 7))  # in input order
+    assert sum(row[2] for row in rows) == 100
+    assert all(1 <= row[0] <= workers and 0 <= row[3] <= row[4] and row[5] >= 0 and row[6] >= 0
+               for row in rows)
+    assert value(kc, "(_parallel.backend, _parallel.workers, _parallel.items, _parallel.status)") \
+        == (backend, workers, 100, "ok")
+    assert value(kc, "len(_parallel.records)") == 100

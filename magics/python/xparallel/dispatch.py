@@ -8,11 +8,12 @@ records, --errors raise (stop at the first failure), cancelling, and worker outp
 A backend's context (`backends.base.WorkerContext`) only does what that backend alone knows:
 start its workers, run a chunk, say which chunks came back, interrupt, close.
 
-Where later features go: a per-item timeout watches `_running` (each chunk's submit time and
-worker) in `_check_running` and asks the context to interrupt and replace that one worker; retries
-resubmit a failed item from `_on_errors`; resume feeds only the unfinished indices (`items` may be
-any iterable of items; their indices come from `index_of`) and merges with the kept results in
-`results`."""
+Where later features go: a per-item timeout watches `_running` (each chunk's first index, size and
+hand-out time) from `pump` and asks the context to interrupt and replace the one worker running
+it (the engine's pool already sets aside and replaces stuck workers: `pool::reclaim`); retries
+resubmit a failed item from `_on_errors` instead of recording it; resume feeds only the unfinished
+indices (a context submits items with their first index, so a chunk need not be contiguous with
+the last) and merges what comes back with the kept results in `results`."""
 
 from __future__ import annotations
 
@@ -55,7 +56,9 @@ class Job:
         self._dispatched = 0        # items handed out
         self._collected = 0         # items whose results are in `results`
         self._exhausted = False
-        self._running: dict[int, tuple[int, int]] = {}   # sequence -> (first index, count)
+        # sequence -> (first index, count, when it was handed out): what a per-item timeout
+        # would watch
+        self._running: dict[int, tuple[int, int, float]] = {}
         self._arrived: dict[int, Delivery] = {}          # delivered, waiting for their turn
         workers = context.workers
         self._done = [0] * workers
@@ -193,7 +196,7 @@ class Job:
             except BaseException:
                 self.cancel()
                 raise
-            self._running[sequence] = (first, len(chunk))
+            self._running[sequence] = (first, len(chunk), time.monotonic())
             self._sequence += 1
             self._dispatched += len(chunk)
             submitted = True
@@ -214,7 +217,7 @@ class Job:
 
     def _note(self, delivery: Delivery) -> None:
         """A chunk came back (any order): it leaves the running window, and its figures count."""
-        first, count = self._running.pop(delivery.sequence)
+        first, count, _ = self._running.pop(delivery.sequence)
         worker = delivery.worker
         self._grow(max(self.context.workers, worker + 1))
         work = max(0.0, delivery.end - delivery.start - delivery.wait)
