@@ -4,6 +4,10 @@
 prints min and median with the load average.
 
     scripts/devroot run python3 -m benchmarks.dispatch_cost [--repeat 15] [--items 200000]
+    scripts/devroot run python3 -m benchmarks.dispatch_cost --against /src/build/base/prefix/python
+
+`--against PYTHONPATH` runs this build and another (an older build installed elsewhere) in turn,
+each in its own process, `--rounds` times, and prints both side by side (best of all rounds).
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ import contextlib
 import functools
 import io
 import os
+import json
 import statistics
+import subprocess
+import sys
 import time
 
 from . import workloads as w
@@ -27,7 +34,11 @@ def per_item(items: int) -> float:
     data = list(range(items))
     started = time.perf_counter()
     job = engine.submit(functools.partial(w.factory, "add_one"), data, workers=WORKERS)
-    job.wait()
+    if hasattr(job, "wait"):
+        job.wait()
+    else:  # a build before the one dispatcher (compared side by side: --against)
+        while not job.pump(0.05):
+            pass
     elapsed = time.perf_counter() - started
     assert job.results[-1] == items and not job.errors
     return elapsed / items
@@ -47,7 +58,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--items", type=int, default=200_000)
+    parser.add_argument("--against", help="PYTHONPATH of another build to compare with")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.against:
+        return side_by_side(args)
     from xparallel import engine
     from IPython.core.interactiveshell import InteractiveShell
 
@@ -64,14 +80,50 @@ def main(argv: list[str] | None = None) -> dict:
         for _ in range(5):
             cells.append(warm_cell(shell))
     load_after = os.getloadavg()[0]
-    rows = {"per item, µs (200,000 × x + 1, 2 interpreters)": [x * 1e6 for x in items],
+    rows = {"per item, µs (x + 1, 2 interpreters)": [x * 1e6 for x in items],
             "warm cell, ms (2 items, magic, interpreters)": [x * 1e3 for x in cells]}
+    figures = {name: {"min": min(v), "median": statistics.median(v)} for name, v in rows.items()}
+    if args.json:
+        print(json.dumps(figures))
+        return figures
     print(f"load average {load_before:.2f} before, {load_after:.2f} after; "
           f"{args.repeat} rounds of {args.items:,} items and 5 warm cells each")
     print(f"{'figure':<50}{'min':>10}{'median':>10}")
     for name, values in rows.items():
         print(f"{name:<50}{min(values):>10.3f}{statistics.median(values):>10.3f}")
-    return {name: {"min": min(v), "median": statistics.median(v)} for name, v in rows.items()}
+    return figures
+
+
+def side_by_side(args: argparse.Namespace) -> dict:
+    """This build and `args.against`, alternately, each round in fresh processes."""
+    import os as _os
+
+    builds = {"this build": _os.environ.get("PYTHONPATH", ""), "against": args.against}
+    found: dict[str, list[dict]] = {name: [] for name in builds}
+    loads = []
+    for _ in range(args.rounds):
+        for name, path in builds.items():
+            loads.append(_os.getloadavg()[0])
+            done = subprocess.run(
+                [sys.executable, "-m", "benchmarks.dispatch_cost", "--json", "--repeat",
+                 str(args.repeat), "--items", str(args.items)],
+                env={**_os.environ, "PYTHONPATH": path}, capture_output=True, text=True,
+                check=True)
+            found[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print(f"load average {min(loads):.2f}–{max(loads):.2f}; {args.rounds} alternating rounds of "
+          f"{args.repeat} × {args.items:,} items and 5 warm cells each; best / median of medians")
+    figures = list(found["this build"][0])
+    print(f"{'figure':<50}{'this build':>16}{'against':>16}{'ratio (best)':>14}")
+    result = {}
+    for figure in figures:
+        best = {n: min(r[figure]["min"] for r in rows) for n, rows in found.items()}
+        median = {n: statistics.median(r[figure]["median"] for r in rows)
+                  for n, rows in found.items()}
+        print(f"{figure:<50}{best['this build']:>8.3f} /{median['this build']:>6.3f}"
+              f"{best['against']:>8.3f} /{median['against']:>6.3f}"
+              f"{best['this build'] / best['against']:>13.2f}×")
+        result[figure] = {"best": best, "median": median}
+    return result
 
 
 if __name__ == "__main__":
