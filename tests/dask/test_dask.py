@@ -234,6 +234,7 @@ def test_a_print_reaches_the_cell_within_half_a_second_while_the_task_runs(kc, c
                       "def slow(x):\n"
                       "    print('written at', time.time(), flush=True)\n"
                       "    print('to stderr at', time.time(), file=sys.stderr)\n"
+                      "    import warnings; warnings.warn(f'careful at {time.time()}')\n"
                       "    time.sleep(2.5)\n"
                       "    return x\n"
                       "r = [slow(x) for x in range(1)]", timeout=60, on_message=stamp)
@@ -242,15 +243,19 @@ def test_a_print_reaches_the_cell_within_half_a_second_while_the_task_runs(kc, c
     seen = {}
     for message in run.of_type("stream"):
         for line in message["content"]["text"].splitlines():
-            if " at " in line and line.startswith("["):
+            if "UserWarning: careful at " in line:  # a warning: on stderr, prefixed too
+                assert line.split()[0].strip("[]") in labels, line
+                seen["warning"] = (float(line.split()[-1]), message)
+            elif " at " in line and line.startswith("[") and "warnings.warn" not in line:
                 prefix, what = line.split(" at ")[0].split(" ", 1)
                 assert prefix.strip("[]") in labels, line
                 seen[what] = (float(line.split()[-1]), message)
-    assert set(seen) == {"written", "to stderr"}, run.stdout + run.stderr
+    assert set(seen) == {"written", "to stderr", "warning"}, run.stdout + run.stderr
     for written, message in seen.values():
         assert message["arrived"] - written < 0.5, message["arrived"] - written
         assert run.reply["received"] - message["received"] > 1.5  # the task was still running
     assert seen["to stderr"][1]["content"]["name"] == "stderr"
+    assert seen["warning"][1]["content"]["name"] == "stderr"
 
 
 def test_a_cell_printing_100000_lines_stays_bounded(kc):

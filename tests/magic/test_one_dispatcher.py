@@ -63,11 +63,13 @@ def run_timed(kc, code: str, timeout: float = 60):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_print_reaches_the_cell_within_half_a_second_while_the_item_runs(kc, backend):
+    """print, stderr and a warning, each prefixed with its worker, while the item still runs."""
     run = run_timed(kc, f"%%parallel -b {backend} -w 2 --quiet --chunksize 1\n"
                         "import time, sys, warnings\n"
                         "def slow(x):\n"
                         "    print('written at', time.time(), flush=True)\n"
                         "    print('to stderr at', time.time(), file=sys.stderr)\n"
+                        "    warnings.warn(f'careful at {time.time()}')\n"
                         "    time.sleep(2.5)\n"
                         "    return x\n"
                         "r = [slow(x) for x in range(1)]")
@@ -76,15 +78,20 @@ def test_a_print_reaches_the_cell_within_half_a_second_while_the_item_runs(kc, b
     seen = {}
     for message in run.of_type("stream"):
         for line in message["content"]["text"].splitlines():
-            if " at " in line:
+            if "UserWarning: careful at " in line:  # a warning: on stderr, prefixed too
+                assert line.split()[0] in ("[w1]", "[w2]"), line
+                seen["warning"] = (line, float(line.split()[-1]), message)
+            elif " at " in line and "warnings.warn" not in line:  # not the source shown
                 worker, what = line.split(" at ")[0].split(" ", 1)
                 assert worker in ("[w1]", "[w2]"), line
                 seen[what] = (line, float(line.split()[-1]), message)
-    assert set(seen) == {"written", "to stderr"}, [m["content"] for m in run.of_type("stream")]
+    assert set(seen) == {"written", "to stderr", "warning"}, \
+        [m["content"] for m in run.of_type("stream")]
     for line, written, message in seen.values():
         assert message["arrived"] - written < 0.5, (backend, line, message["arrived"] - written)
         assert finished - message["received"] > 1.5  # the item was still running
     assert seen["to stderr"][2]["content"]["name"] == "stderr"
+    assert seen["warning"][2]["content"]["name"] == "stderr"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
