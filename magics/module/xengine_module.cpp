@@ -184,9 +184,10 @@ PYBIND11_MODULE(_engine, m)
         .def("wait", &job::wait, py::arg("timeout"),
              "Wait, the GIL released, until a chunk came back or `timeout` s passed.")
         .def("take", &job::take,
-             "[(sequence, worker, results, errors, start, end, cpu, wait)] for the chunks that "
-             "came back since the last call, in any order; worker 0-based, times in seconds since "
-             "the job started, wait: time the worker was runnable but waiting for a core.")
+             "[(sequence, worker, results, errors, start, end, cpu, wait, bytes)] for the chunks "
+             "that came back since the last call, in any order; worker 0-based, times in seconds "
+             "since the job started, wait: time the worker was runnable but waiting for a core, "
+             "bytes: the size of the pickled results.")
         .def("cancel", &job::cancel, "Drop queued chunks and interrupt running items.")
         .def("close", &job::close, "The dispatcher is done with the job.")
         .def_property_readonly("elapsed", &job::elapsed);

@@ -95,7 +95,8 @@ namespace xparallel
                 throw py::error_already_set();
             }
             deliveries.append(py::make_tuple(record.sequence, record.worker, answer[0], answer[1],
-                                             record.start, record.end, record.cpu, record.wait));
+                                             record.start, record.end, record.cpu, record.wait,
+                                             outcome.payload.size()));
         }
         return deliveries;
     }

@@ -34,9 +34,10 @@ namespace xparallel
         // `timeout` s passed.
         void wait(double timeout);
         // The chunks that came back since the last call, in any order:
-        // [(sequence, worker, results, errors, start, end, cpu, wait)], worker 0-based, times in
-        // seconds since the job started. A worker whose machinery failed raises RuntimeError, a
-        // result that cannot be unpickled here TransferError.
+        // [(sequence, worker, results, errors, start, end, cpu, wait, bytes)], worker 0-based,
+        // times in seconds since the job started, bytes the pickled results took. A worker whose
+        // machinery failed raises RuntimeError, a result that cannot be unpickled here
+        // TransferError.
         py::list take();
         // Drops the job's queued chunks and interrupts its running items; never waits.
         void cancel();

@@ -29,6 +29,9 @@ IDLE, BUSY = 1, 2
 # but a lazy input is never materialised.
 OUTSTANDING_MIN = 1024
 OUTSTANDING_PER_WORKER = 64
+# Results that came back past a slow chunk and wait for their turn: at most this many bytes (as
+# they travelled) before no more chunks are handed out.
+HELD_BYTES_MAX = 256 << 20
 
 
 class Job:
@@ -60,6 +63,7 @@ class Job:
         # would watch
         self._running: dict[int, tuple[int, int, float]] = {}
         self._arrived: dict[int, Delivery] = {}          # delivered, waiting for their turn
+        self._held = 0                                   # their bytes
         workers = context.workers
         self._done = [0] * workers
         self._cpu = [0.0] * workers
@@ -186,7 +190,8 @@ class Job:
         submitted = False
         while (not self._exhausted and not self.finished
                and len(self._running) < self._running_limit
-               and self._sequence - self._next_to_collect < self._outstanding_limit):
+               and self._sequence - self._next_to_collect < self._outstanding_limit
+               and self._held < HELD_BYTES_MAX):
             chunk = self._take(self._sizer.next(self._dispatched))
             if not chunk:
                 break
@@ -232,6 +237,7 @@ class Job:
         self._timeline.append((delivery.sequence, (worker + 1, first, count, delivery.start,
                                                    delivery.end, delivery.cpu, delivery.wait)))
         self._arrived[delivery.sequence] = delivery
+        self._held += delivery.size
 
     def _collect(self, final: bool = False) -> None:
         for delivery in self.context.take():
@@ -240,6 +246,7 @@ class Job:
         while not self.finished and self._next_to_collect in arrived:
             delivery = arrived.pop(self._next_to_collect)
             self._next_to_collect += 1
+            self._held -= delivery.size
             self.results.extend(delivery.results)
             self._collected += len(delivery.results)
             if delivery.errors and not final:

@@ -36,6 +36,7 @@ class Delivery:
     end: float
     cpu: float = 0.0
     wait: float = 0.0
+    size: int = 0        # bytes the results took in transit (0 where they did not travel)
 
 @dataclass
 class ItemError:

@@ -133,7 +133,8 @@ class WarmExecutor:
 
 class FuturesContext(WorkerContext):
     """A context whose chunks are `concurrent.futures` futures yielding
-    (worker index, results, errors, start, end, cpu, wait), times from time.time()."""
+    (worker index, results, errors, start, end, cpu, wait[, bytes in transit]), times from
+    time.time()."""
 
     def __init__(self, workers: int) -> None:
         super().__init__(workers)
@@ -162,9 +163,9 @@ class FuturesContext(WorkerContext):
             sequence = self._futures.pop(future)
             if future.cancelled():
                 continue
-            worker, results, errors, start, end, cpu, wait = self._outcome(future)
+            worker, results, errors, start, end, cpu, wait, *size = self._outcome(future)
             deliveries.append(Delivery(sequence, worker, results, errors, start - self.started,
-                                       end - self.started, cpu, wait))
+                                       end - self.started, cpu, wait, size[0] if size else 0))
         return deliveries
 
     def interrupt(self) -> None:

@@ -156,7 +156,8 @@ class DaskContext(WorkerContext):
             self._expected[address] = max(self._expected.get(address, 0), batches)
             results, errors = unpickle_results(pickled, first_index)
             deliveries.append(Delivery(sequence, self._worker(address), results, errors,
-                                       start - self.started, end - self.started, cpu, wait))
+                                       start - self.started, end - self.started, cpu, wait,
+                                       len(pickled)))
         return deliveries
 
     def _worker(self, address: str) -> int:

@@ -132,10 +132,11 @@ class ProcessesContext(FuturesContext):
         pid, pickled, start, end, cpu, wait, batches = future.result()
         del future
         self._expected[pid] = max(self._expected.get(pid, 0), batches)
+        size = len(pickled)
         results, errors = unpickle_results(pickled, first_index)
         del pickled
         return (self._backend.worker_index(pid, self.workers), results, errors, start, end, cpu,
-                wait)
+                wait, size)
 
     def events(self) -> list[tuple]:
         return self._backend.drain_output(self.workers, self._expected if self._closed else None)
