@@ -148,3 +148,13 @@ def late_printer(seconds):
     stubborn(seconds)
     print("late output from a cancelled item")
     return seconds
+
+
+def megabytes_after_a_slow_first_factory():
+    return megabyte_after_a_slow_first
+
+
+def megabyte_after_a_slow_first(i):
+    if i == 0:
+        time.sleep(2.0)
+    return bytes(1 << 20)

@@ -52,3 +52,16 @@ def test_timeline_rows_carry_the_time_spent_waiting_for_a_core():
     for worker, first, count, start, end, cpu, wait in rows:
         assert 0.0 <= wait <= (end - start) + 0.01, (start, end, wait)
         assert cpu <= (end - start) + 0.01
+
+
+def test_results_held_past_a_slow_chunk_are_bounded_in_bytes(monkeypatch):
+    from xparallel import dispatch
+
+    monkeypatch.setattr(dispatch, "HELD_BYTES_MAX", 16 << 20)
+    job = engine.submit(h.megabytes_after_a_slow_first_factory, range(400), workers=2,
+                        chunksize=1)
+    job.wait(1.5)  # item 0 still sleeps: everything after it waits for its turn
+    dispatched = job.progress()[0]
+    job.cancel()
+    # 16 results of 1 MB held, plus what was running or queued when the bound was reached
+    assert 16 <= dispatched <= 16 + 2 * 2 + 1 + 2, dispatched
