@@ -4,8 +4,10 @@ package importable and the cell's own libraries, as any dask worker does; everyt
 cell's spec, the names it uses, the items) arrives by value, never by path.
 
 What a chunk prints reaches the notebook as it is written: the worker's stdout and stderr route
-the text of threads running a job's chunks to that job's topic (`Worker.log_event`, batched),
-which the notebook's client subscribes to; other text goes where it went."""
+the text of threads running a job's chunks to the topic of the notebook's client
+(`Worker.log_event`, batched, tagged with the job), which that client subscribes to; other text
+goes where it went. One topic per client, not per job: the scheduler keeps a topic's last events
+(a thousand), so a topic per job would keep that many for every cell ever run."""
 
 from __future__ import annotations
 
@@ -23,13 +25,9 @@ _running: dict[str, set[int]] = {}
 _lock = threading.Lock()
 _cancelled: dict[str, None] = {}    # jobs interrupted here (the last few): their chunks skip
 CANCELLED_KEPT = 64
-_topics: dict[int, str] = {}        # thread ident -> the output topic of the job it runs
-_sent: dict[str, int] = {}          # topic -> batches this worker sent
+_keys: dict[int, tuple[str, str]] = {}  # thread ident -> (topic, job id) of the chunk it runs
+_sent: dict[str, int] = {}              # job id -> batches of output this worker sent for it
 _batcher: Batcher | None = None
-
-
-def output_topic(job_id: str) -> str:
-    return f"{job_id}-output"
 
 
 def _route_output(worker: Any) -> Batcher:
@@ -38,12 +36,13 @@ def _route_output(worker: Any) -> Batcher:
     if _batcher is None:
         address = worker.address
 
-        def send(topic: str, pieces: list[tuple[int, str]]) -> None:
-            _sent[topic] = _sent.get(topic, 0) + 1
-            worker.log_event(topic, [address, _sent[topic], [list(p) for p in pieces]])
+        def send(key: tuple[str, str], pieces: list[tuple[int, str]]) -> None:
+            topic, job_id = key
+            _sent[job_id] = _sent.get(job_id, 0) + 1
+            worker.log_event(topic, [job_id, address, _sent[job_id], [list(p) for p in pieces]])
 
         def key() -> Any:
-            return _topics.get(threading.get_ident(), NOT_OURS)
+            return _keys.get(threading.get_ident(), NOT_OURS)
 
         _batcher = Batcher(send)
         sys.stdout = BatchedStream(_batcher, 1, sys.stdout, key)
@@ -52,16 +51,15 @@ def _route_output(worker: Any) -> Batcher:
 
 
 def run_chunk(items: bytes, first_index: int, *, job_id: str, spec_key: bytes, spec: bytes,
-              stop_on_error: bool) -> tuple:
+              stop_on_error: bool, topic: str) -> tuple:
     """(worker address, pickled (results, errors), start, end, cpu, wait, batches of output
-    sent for this job by this worker so far). The spec arrives once per worker (a scattered
+    sent for this job by this worker so far, on `topic`, the notebook client's). The spec arrives once per worker (a scattered
     future) and the item function is built once per worker process and cell (cached by the
     spec's key)."""
     from distributed import get_worker
 
     worker = get_worker()
     batcher = _route_output(worker)
-    topic = output_topic(job_id)
     ident = threading.get_ident()
     with _lock:
         if job_id in _cancelled:
@@ -71,22 +69,22 @@ def run_chunk(items: bytes, first_index: int, *, job_id: str, spec_key: bytes, s
             skipped = ([None] * count, [(first_index, "item", None, "KeyboardInterrupt", "", "",
                                          "")])
             return (worker.address, pickle.dumps(skipped, 5), 0.0, 0.0, 0.0, 0.0,
-                    _sent.get(topic, 0))
+                    _sent.get(job_id, 0))
         _running.setdefault(job_id, set()).add(ident)
-        _topics[ident] = topic
+        _keys[ident] = (topic, job_id)
     try:
         _, results, errors, start, end, cpu, wait = run_chunk_in_process(
             spec_key, spec, pickle.loads(items), first_index, stop_on_error, None)
     finally:
         with _lock:
-            _topics.pop(ident, None)
+            _keys.pop(ident, None)
             threads = _running.get(job_id, set())
             threads.discard(ident)
             if not threads:
                 _running.pop(job_id, None)
         batcher.flush()  # what the chunk printed leaves before its result
     return (worker.address, pickle_results(results, errors, first_index), start, end, cpu, wait,
-            _sent.get(topic, 0))
+            _sent.get(job_id, 0))
 
 
 async def interrupt(job_id: str) -> int:

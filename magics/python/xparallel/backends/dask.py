@@ -86,16 +86,14 @@ class DaskContext(WorkerContext):
         # round trip from the notebook's main thread), and read from here without waiting.
         from distributed import as_completed
 
-        from .._dask_worker import output_topic
-
         self._completed = as_completed(loop=client.loop, with_results=True, raise_errors=False)
-        # Worker output, as the workers write it: (timestamp, [address, batch number, pieces])
-        # events, appended on the client's event loop.
+        # Worker output, as the workers write it: [address, batch number, pieces], appended on
+        # the client's event loop.
         self._printed: deque = deque()
         self._received: dict[str, int] = {}
         self._expected: dict[str, int] = {}
-        self._topic = output_topic(self._job_id)
-        client.subscribe_topic(self._topic, self._printed.append)
+        self._topic, self._routes = backend.output_channel(client)
+        self._routes[self._job_id] = self._printed
         self._closed = False
 
     @property
@@ -128,7 +126,7 @@ class DaskContext(WorkerContext):
         keys = [f"{self._job_id}-{first}" for first in firsts]
         futures = self._client.map(run_chunk, payloads, firsts, key=keys, pure=False,
                                    job_id=self._job_id, spec_key=self._key, spec=self._spec,
-                                   stop_on_error=self._stop_on_error)
+                                   stop_on_error=self._stop_on_error, topic=self._topic)
         for future, (sequence, first, _) in zip(futures, batch):
             self._tasks[future.key] = (future, sequence, first)
         self._completed.update(futures)
@@ -176,7 +174,7 @@ class DaskContext(WorkerContext):
         events: list[tuple] = []
         while True:
             while self._printed:
-                _, (address, number, pieces) = self._printed.popleft()
+                address, number, pieces = self._printed.popleft()
                 self._received[address] = number
                 name = self.worker_names[self._worker(address)]
                 events.extend((name, stream, text) for stream, text in pieces)
@@ -184,8 +182,8 @@ class DaskContext(WorkerContext):
                     self._received.get(a, 0) >= n for a, n in self._expected.items()):
                 break
             time.sleep(0.005)
-        if self._closed and not self._printed:
-            self._unsubscribe()
+        if self._closed:
+            self._routes.pop(self._job_id, None)  # what comes later is not this cell's
         return events
 
     def interrupt(self) -> None:
@@ -218,14 +216,6 @@ class DaskContext(WorkerContext):
         self._completed.clear()
         self._tasks.clear()
 
-    def _unsubscribe(self) -> None:
-        if self._topic is not None:
-            topic, self._topic = self._topic, None
-            try:
-                self._client.unsubscribe_topic(topic)
-            except Exception:  # noqa: BLE001 - a client already closed
-                pass
-
 
 class DaskBackend:
     name = "dask"
@@ -233,6 +223,7 @@ class DaskBackend:
 
     def __init__(self) -> None:
         self._specs: dict[tuple[int, bytes], Any] = {}  # (client, spec key) -> scattered spec
+        self._outputs: dict[str, tuple[str, dict]] = {}  # client id -> (topic, job id -> events)
         self._clients: dict[str, Any] = {}   # --scheduler ADDRESS -> client
         self._cluster: Any = None            # the embedded LocalCluster
         self._local: Any = None              # its client
@@ -279,6 +270,24 @@ class DaskBackend:
             self._local.wait_for_workers(workers, timeout=60)
         return self._local
 
+    def output_channel(self, client: Any) -> tuple[str, dict[str, deque]]:
+        """The topic the workers log this client's jobs' output to, subscribed once per client,
+        and where each job's events go (job id -> its deque; a job no longer there is dropped)."""
+        channel = self._outputs.get(client.id)
+        if channel is None:
+            topic = f"xparallel-output-{client.id}"
+            routes: dict[str, deque] = {}
+
+            def route(event: tuple) -> None:  # on the client's event loop
+                job_id, *message = event[1]
+                target = routes.get(job_id)
+                if target is not None:
+                    target.append(message)
+
+            client.subscribe_topic(topic, route)
+            channel = self._outputs[client.id] = (topic, routes)
+        return channel
+
     def scattered_spec(self, client: Any, key: bytes, spec: bytes) -> Any:
         """The cell's spec on every worker: scattered once per cell (rerunning a cell reuses it),
         not once per task; a worker that joins later fetches it from a peer. The last few are
@@ -297,6 +306,7 @@ class DaskBackend:
         client, cluster = self._local, self._cluster
         if client is not None:
             self._specs = {slot: f for slot, f in self._specs.items() if slot[0] != id(client)}
+            self._outputs.pop(client.id, None)
         self._local = self._cluster = None
         for thing in (client, cluster):
             if thing is not None:
