@@ -58,8 +58,8 @@ class ParallelMagics(Magics):
     @argument("--errors", choices=("raise", "skip", "collect"), default="raise",
               help="raise: the first failure cancels the rest and is raised (default); skip: "
                    "failed items are left out and counted; collect: the exception stands in the "
-                   "item's place (in a set it is a member, in a dict the entry exception: "
-                   "exception)")
+                   "item's place (in a set it is a member, in a dict the value of the item's "
+                   "own key)")
     @argument("--timeline", action="store_true",
               help="after the run, a per-worker timeline of when each chunk ran")
     @argument("--compare", action="store_true",
@@ -93,10 +93,11 @@ class ParallelMagics(Magics):
         --errors: `raise` raises the first failure (by item index) after cancelling the rest;
         `skip` leaves failed items out of every form (a set or dict simply lacks their members
         or entries); `collect` puts the exception object in the item's place: at the item's
-        position in a list, tuple or map; as a member of a set; and in a dict as the entry
-        `exception: exception` (the key expression may be what failed, so there is no key of
-        the item's own to use). With inner for/if clauses a failed outer item contributes that
-        one stand-in.
+        position in a list, tuple or map; as a member of a set (exceptions compare by identity, so
+        two failures are two members); in a dict as the value of the item's own key, so that
+        `d[key]` is the exception. When the key expression itself failed there is no key: the
+        item is left out and counted as under `skip`, its error in `_parallel.errors`. With
+        inner for/if clauses a failed outer item contributes that one stand-in.
 
         `-b dask` runs the same cell as tasks on a dask.distributed cluster: the notebook's
         current client, `--scheduler ADDRESS`, or else a LocalCluster of `-w` process workers
