@@ -33,6 +33,29 @@ def test_auto_reruns_on_processes_when_a_worker_import_is_refused(kc):
 
 
 @pytest.mark.timeout(150)
+@pytest.mark.parametrize("quiet", [True, False], ids=["quiet", "bars"])
+def test_auto_rerun_leaves_one_run_in_the_cell(kc, quiet):
+    """The attempt on interpreters that moved to processes leaves no output of its own: each
+    worker line once, one summary, and it is the processes run's."""
+    cell = ("%%parallel" + (" --quiet" if quiet else "") + "\n"
+            "def brighten(x):\n"
+            "    print('item', x)\n"
+            "    import numpy as np\n"
+            "    return float(np.sqrt(x))\n"
+            "r = [brighten(x) for x in range(4)]")
+    run = ok(kc, cell)
+    assert value(kc, "_parallel.backend") == "processes"
+    printed = [line.split("] ", 1)[1] for line in run.stdout.splitlines() if line.startswith("[")]
+    assert sorted(printed) == [f"item {x}" for x in range(4)], run.stdout
+    shown = run.stdout + "".join(m["content"]["data"].get("text/plain", "")
+                                 for m in run.of_type("display_data", "update_display_data"))
+    assert "interpreters ·" not in shown and "on 2 interpreters" not in shown, shown
+    if quiet:
+        summaries = [line for line in run.stdout.splitlines() if " items in " in line]
+        assert len(summaries) == 1 and "processes" in summaries[0], run.stdout
+
+
+@pytest.mark.timeout(150)
 def test_compare_marks_interpreters_not_possible_for_a_numpy_cell(kc):
     ok(kc, "%%parallel --compare --quiet\nimport numpy as np\n"
            "r = [float(np.sqrt(x)) for x in range(8)]")

@@ -30,16 +30,17 @@ _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
 def make_progress(backend: str, workers: int, total: int | None, reason: str,
-                  quiet: bool, silent: bool = False) -> "Progress":
+                  quiet: bool, silent: bool = False, replaces: Any = None) -> "Progress":
     """`quiet`: the summary line only; `silent`: nothing shown (a run inside --compare, whose
-    table and final summary come after every backend ran), the run still measured."""
+    table and final summary come after every backend ran), the run still measured. `replaces`:
+    the display a withdrawn attempt left (`Progress.withdraw`), drawn over in place."""
     if silent:
         return SilentProgress(backend, workers, total, reason)
     if quiet:
         return Progress(backend, workers, total, reason)
     if widgets_wanted():
         try:
-            return WidgetProgress(backend, workers, total, reason)
+            return WidgetProgress(backend, workers, total, reason, replaces=replaces)
         except ImportError:
             pass
     return TextProgress(backend, workers, total, reason)
@@ -182,6 +183,12 @@ class Progress:
         self.measure(report)
         print(report.summary(), file=sys.stdout)
 
+    def withdraw(self) -> Any:
+        """Ends a run that did not count (auto moved it elsewhere): nothing of it stays shown.
+        Returns the display the next run may draw in (None: nothing was displayed)."""
+        self._clock = None
+        return None
+
 
 class SilentProgress(Progress):
     def finish(self, job: Any, report: Any) -> None:
@@ -212,7 +219,8 @@ def _widget_tree(widget: Any) -> list[Any]:
 
 
 class WidgetProgress(Progress):
-    def __init__(self, backend: str, workers: int, total: int | None, reason: str) -> None:
+    def __init__(self, backend: str, workers: int, total: int | None, reason: str,
+                 replaces: Any = None) -> None:
         super().__init__(backend, workers, total, reason)
         import ipywidgets as w
         from IPython.display import display
@@ -230,7 +238,11 @@ class WidgetProgress(Progress):
         self.summary = w.HTML("")
         self.box = w.VBox([self.title, *rows, self.summary])
         self.box.add_class("xparallel-progress")
-        self._handle = display(self.box, display_id=True)
+        if replaces is not None:
+            replaces.update(self.box)
+            self._handle = replaces
+        else:
+            self._handle = display(self.box, display_id=True)
 
     def draw(self, job: Any, final: bool = False) -> list[Bar]:
         rows = bars(job, self.total, final)
@@ -259,6 +271,14 @@ class WidgetProgress(Progress):
             from IPython.display import publish_display_data
 
             publish_display_data(static)
+        self._close_widgets()
+
+    def withdraw(self) -> Any:
+        super().withdraw()
+        self._close_widgets()
+        return self._handle
+
+    def _close_widgets(self) -> None:
         for widget in _widget_tree(self.box):
             _close(widget)
 

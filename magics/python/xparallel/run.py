@@ -28,6 +28,9 @@ from .report import ItemError, ParallelReport
 from .transfer import TransferError
 
 PUMP_SECONDS = 0.1
+# auto's attempt on interpreters holds its workers' output back until an item has come back or
+# this long has passed: a refused import (the reason to move to processes) comes before either.
+HOLD_SECONDS = 1.0
 LAST_REPORT: ParallelReport | None = None
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
@@ -95,6 +98,7 @@ class CellRun:
             raise UsageError(f"%%parallel: {error}") from None
         self._output = WorkerOutput()
         self._sources: dict[str, str] = {}
+        self._withdrawn: Any = None   # the display a withdrawn attempt's bars leave to the next
 
     def execute(self) -> Any:
         __tracebackhide__ = True  # noqa: F841
@@ -148,6 +152,8 @@ class CellRun:
         refused = refusal(first.errors)
         if refused is None:
             return first
+        # The attempt leaves nothing in the cell (its output was held back, its bars are
+        # withdrawn): the rerun's bars take their place and its summary says why it moved.
         why = (f"auto: processes, because {refused_package(refused)} cannot load in a "
                "sub-interpreter (found when a worker imported it; the cell was rerun on processes)")
         return self.run_on("processes", why, modules, captured,
@@ -197,6 +203,7 @@ class CellRun:
         status = "ok"
         job = None
         progress = None
+        refused = False
         # Started before the workers are, so their start-up counts: the run's process-tree CPU.
         clock = RunClock.start()
         try:
@@ -206,14 +213,20 @@ class CellRun:
                 progress = self._progress(backend_name, job, total, reason, options.quiet,
                                           silent=not show)
                 seen = 0
+                if stop_on_refusal:
+                    self._output.hold()
                 while not job.pump(PUMP_SECONDS):
-                    self._output.publish(job.events())
-                    progress.update(job)
                     if stop_on_refusal and len(job.errors) > seen:
                         errors = [ItemError.from_tuple(row) for row in job.errors[seen:]]
                         seen += len(errors)
                         if refusal(errors) is not None:
+                            refused = True
                             break  # no point running the rest here: auto runs it elsewhere
+                    if stop_on_refusal and not refused and (
+                            job.elapsed > HOLD_SECONDS or job.progress()[1] > 0):
+                        self._output.release()  # an item came back, or time: it runs here
+                    self._output.publish(job.events())
+                    progress.update(job)
             except TransferError as error:  # items or results that cannot travel
                 raise UsageError(f"%%parallel: {error}") from None
             except RuntimeError as error:
@@ -228,20 +241,31 @@ class CellRun:
             if job is not None:
                 if not job.finished:  # anything but a normal end: stop the workers, keep what came
                     job.cancel()
-                self._output.publish(job.events(), final=True)
+                refused = refused or (stop_on_refusal and refusal(
+                    [ItemError.from_tuple(row) for row in job.errors]) is not None)
+                if refused:
+                    self._output.drop()
+                    job.events()
+                else:
+                    self._output.release()
+                    self._output.publish(job.events(), final=True)
                 report = self._report(job, backend_name, reason, status)
                 if status != "interrupted":  # threads still spinning make /proc reads slow
                     report.usage = clock.stop()
                 if progress is None:
                     progress = make_progress(backend_name, job.workers, total, reason, quiet=True)
-                progress.finish(job, report)
+                if refused:
+                    self._withdrawn = progress.withdraw()
+                else:
+                    progress.finish(job, report)
                 self._keep(report)
         return report
 
     def _progress(self, backend_name: str, job: Any, total: int | None, reason: str,
                   quiet: bool, silent: bool = False) -> Any:
         progress = make_progress(backend_name, job.workers, total, reason, quiet=quiet,
-                                 silent=silent)
+                                 silent=silent, replaces=self._withdrawn)
+        self._withdrawn = None
         names = getattr(job, "worker_names", None)
         for bar, name in zip(getattr(progress, "bars", []), names or []):
             bar.description = name  # a dask worker's name or address, not w1
