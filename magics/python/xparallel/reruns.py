@@ -7,6 +7,7 @@ run over every item."""
 from __future__ import annotations
 
 import ast
+import itertools
 from collections import OrderedDict
 from typing import Any, Callable
 
@@ -17,6 +18,7 @@ from .measure import Usage
 from .report import ParallelReport
 
 REMEMBERED_TARGETS = 8          # the last runs kept for --resume, one per target
+RECORDED_ITEMS = 1_000_000      # a generator's inputs kept for --resume and %parallel_debug
 _last_runs: "OrderedDict[str, ParallelReport]" = OrderedDict()
 
 
@@ -39,7 +41,8 @@ def remember(plan: Plan, report: ParallelReport) -> None:
 def recorded(items: Any) -> tuple[Any, Any]:
     """(items to run, the inputs as the report keeps them). A list is copied (the notebook may
     change it later), immutable sequences are kept as they are, anything else (a generator) is
-    recorded while it is consumed."""
+    recorded while it is consumed, its first RECORDED_ITEMS items (later ones cannot be reused
+    by --resume: they run again)."""
     if isinstance(items, list):
         copy = list(items)
         return copy, copy
@@ -49,9 +52,11 @@ def recorded(items: Any) -> tuple[Any, Any]:
 
     def recording() -> Any:
         keep = seen.append
-        for item in items:
+        rest = iter(items)
+        for item in itertools.islice(rest, RECORDED_ITEMS):
             keep(item)
             yield item
+        yield from rest  # past the limit the inputs are not kept: memory stays the results'
 
     return recording(), seen
 
