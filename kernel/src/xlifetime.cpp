@@ -87,7 +87,7 @@ namespace xparallel
 
     void handle_termination_requests()
     {
-        std::thread(
+        std::thread waiter(
             []
             {
                 sigset_t set;
@@ -108,8 +108,9 @@ namespace xparallel
                     interrupt_running_cell();
                     request_kernel_stop();
                 }
-            })
-            .detach();
+            });
+        pass_sigterm_to(waiter.native_handle());
+        waiter.detach();
     }
 
     void end_python_work()

@@ -14,6 +14,26 @@ namespace xparallel
     {
         std::atomic<bool> cell_running{false};
         pthread_t main_thread{};
+        pthread_t termination_thread{};
+
+        // SIGTERM is unblocked while a cell runs (so the cell's children do not inherit it
+        // blocked): one that lands on the main thread then is passed on to the thread that
+        // waits for it. pthread_kill is async-signal-safe.
+        void pass_termination_on(int)
+        {
+            pthread_kill(termination_thread, SIGTERM);
+        }
+
+        // A process forked from the kernel (multiprocessing's fork start method, os.fork) keeps
+        // running Python without the kernel's threads: it gets a Python process's usual signal
+        // state, not the kernel's. (exec resets handled signals to their defaults itself.)
+        void normal_signal_state_in_child()
+        {
+            std::signal(SIGTERM, SIG_DFL);
+            sigset_t none;
+            sigemptyset(&none);
+            pthread_sigmask(SIG_SETMASK, &none, nullptr);
+        }
 
         sigset_t async_signals()
         {
@@ -64,6 +84,17 @@ namespace xparallel
         sigset_t set = async_signals();
         pthread_sigmask(SIG_BLOCK, &set, nullptr);
         main_thread = pthread_self();
+        pthread_atfork(nullptr, nullptr, normal_signal_state_in_child);
+    }
+
+    void pass_sigterm_to(pthread_t waiter)
+    {
+        termination_thread = waiter;
+        struct sigaction action = {};
+        action.sa_handler = pass_termination_on;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART;
+        sigaction(SIGTERM, &action, nullptr);
     }
 
     void interrupt_running_cell()
@@ -89,8 +120,9 @@ namespace xparallel
     {
         discard_idle_interrupts();
         cell_running.store(true);
+        // Everything, SIGTERM included: what the cell starts (subprocess, multiprocessing, a
+        // forkserver) inherits this thread's mask, and must be terminable.
         sigset_t set = async_signals();
-        sigdelset(&set, SIGTERM); // always taken by the termination thread (xlifetime.hpp)
         pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
     }
 

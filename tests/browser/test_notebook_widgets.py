@@ -163,6 +163,42 @@ def bar_widths(driver) -> dict[str, float]:
         return out;""")
 
 
+def bar_geometry(driver, static: bool) -> dict:
+    """Where w1's bar track sits in the cell's output, its size, colours and label font: the live
+    widget's or the static rendering's."""
+    return driver.execute_script("""
+        const static_ = arguments[0];
+        const cell = document.querySelector('.jp-Cell .jp-OutputArea');
+        let track, label;
+        if (static_) {
+            const row = document.querySelector('.xparallel-static [data-bar="w1"]');
+            if (!row) return null;
+            track = row.querySelector('.xparallel-track');
+            label = row.querySelector('.xparallel-label');
+        } else {
+            const box = Array.from(document.querySelectorAll('.xparallel-progress .widget-hprogress'))
+                .find(b => (b.querySelector('.widget-label') || {}).textContent === 'w1');
+            if (!box) return null;
+            track = box.querySelector('.progress');
+            label = box.parentElement.querySelector('.widget-label:not(.widget-hprogress *)')
+                    || box.parentElement.lastElementChild;
+        }
+        if (!cell || !track || !label) return null;
+        const probe = document.createElement('div');
+        probe.style.background = 'var(--jp-success-color1)';
+        cell.appendChild(probe);
+        const success = getComputedStyle(probe).backgroundColor;
+        probe.remove();
+        const r = track.getBoundingClientRect(), c = cell.getBoundingClientRect();
+        const fill = static_ ? track.firstElementChild : track.querySelector('.progress-bar');
+        if (!fill || r.width === 0) return null;
+        return {left: r.left - c.left, width: r.width, height: r.height,
+                track: getComputedStyle(track).backgroundColor,
+                fill: getComputedStyle(fill).backgroundColor, success: success,
+                font: getComputedStyle(label).fontSize, color: getComputedStyle(label).color};""",
+        static)
+
+
 def test_worker_bars_are_drawn_and_move_while_the_cell_runs(server, browser):
     url, token, front_end = server
     browser.get(f"{url}/bars.ipynb?token={token}")
@@ -194,11 +230,12 @@ def test_worker_bars_are_drawn_and_move_while_the_cell_runs(server, browser):
         time.sleep(0.3)
     run_the_cell()
 
-    samples, shown = [], []
+    samples, shown, live = [], [], None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         widths = bar_widths(browser)
         shown.append(running_cell_outputs(browser))
+        live = bar_geometry(browser, static=False) or live
         if {"w1", "w2", "all"} <= set(widths):
             samples.append(widths)
         if samples and samples[-1].get("all", 0) >= 0.999:
@@ -216,8 +253,21 @@ def test_worker_bars_are_drawn_and_move_while_the_cell_runs(server, browser):
         seen = [s[name] for s in samples]
         assert seen == sorted(seen), (name, seen)
         assert seen[-1] > seen[0], (name, seen)
-    height = browser.execute_script(
-        "return document.querySelector('.xparallel-progress .progress').getBoundingClientRect().height;")
-    assert height > 5, "the bars have no height: widget CSS missing"
+    assert live is not None and live["height"] > 5, f"the bars have no height (widget CSS missing): {live}"
     text = browser.find_element(By.CSS_SELECTOR, ".xparallel-progress").text
     assert "64 items in" in text and "cores used" in text
+
+    # The static rendering left after the run looks like the live bars did: the same place and
+    # size, the same track and text, and the theme's colour for a finished bar.
+    deadline = time.monotonic() + 30
+    while not the_run_ended():
+        assert time.monotonic() < deadline, "the run never ended: " + page_summary(browser)
+        time.sleep(0.3)
+    browser.save_screenshot(str(ARTIFACTS / f"{front_end}-progress-static.png"))
+    static = bar_geometry(browser, static=True)
+    assert live is not None and static is not None, (live, static)
+    for key in ("left", "width", "height"):
+        assert abs(static[key] - live[key]) <= 3, (key, live, static)
+    for key in ("track", "font", "color"):
+        assert static[key] == live[key], (key, live, static)
+    assert static["fill"] == static["success"], static

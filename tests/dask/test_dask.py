@@ -101,6 +101,38 @@ def test_errors_raise_skip_collect_with_the_workers_traceback(kc):
     assert run.status == "error" and "item 0 (<function <lambda>" in run.stderr
 
 
+def test_the_exploration_loop_resume_retries_partial_and_debug(kc, tmp_path):
+    """Issue 18 on a real cluster: the same behaviour as on the local backends."""
+    def ran(run) -> list[int]:
+        return sorted(int(m.group(1)) for m in re.finditer(r"ran (\d+)", run.stdout))
+
+    flaky = ("def f(x):\n    print('ran', x)\n    if x % 4 == 3:\n"
+             "        raise ValueError(f'bad {x}')\n    return x * 10\n")
+    fixed = "def f(x):\n    print('ran', x)\n    return x * 10\n"
+    cell = "%%parallel -b dask --quiet --chunksize 2 --errors collect"
+    assert ran(ok(kc, f"{cell}\n{flaky}r = [f(x) for x in range(10)]")) == list(range(10))
+    assert value(kc, "repr(_parallel.partial())") == \
+        "[0, 10, 20, MISSING, 40, 50, 60, MISSING, 80, 90]"
+    resumed = ok(kc, f"{cell} --resume\n{fixed}r = [f(x) for x in range(10)]")
+    assert ran(resumed) == [3, 7] and "resumed: 8 reused, 2 run" in resumed.stdout
+    assert value(kc, "r") == [x * 10 for x in range(10)]
+    # --retries: an item that fails on its first attempt only (a file marks the attempt).
+    ok(kc, "%%parallel -b dask --quiet --retries 1\nimport os\n"
+           "def once(x):\n"
+           f"    mark = os.path.join({str(tmp_path)!r}, str(x))\n"
+           "    if x % 2 and not os.path.exists(mark):\n"
+           "        open(mark, 'w').close()\n"
+           "        raise ConnectionError(x)\n"
+           "    return x\n"
+           "r = [once(x) for x in range(5)]")
+    assert value(kc, "(r, _parallel.retried)") == ([0, 1, 2, 3, 4], {1: 1, 3: 1})
+    # %parallel_debug brings a worker's failure into the notebook's debugger.
+    ok(kc, f"{cell}\n{flaky}r = [f(x) for x in range(5)]")
+    answers = iter(["p x", "c"])
+    run = execute(kc, "%parallel_debug", allow_stdin=True, stdin=lambda request: next(answers, "c"))
+    assert run.status == "ok" and "3" in [line.strip() for line in plain([run.stdout]).splitlines()]
+
+
 def test_numpy_cells_run_and_auto_never_picks_dask(kc):
     ok(kc, "import numpy as np")
     ok(kc, "%%parallel -b dask --quiet\nroots = [float(np.sqrt(x)) for x in range(20)]")

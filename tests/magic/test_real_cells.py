@@ -33,6 +33,29 @@ def test_auto_reruns_on_processes_when_a_worker_import_is_refused(kc):
 
 
 @pytest.mark.timeout(150)
+@pytest.mark.parametrize("quiet", [True, False], ids=["quiet", "bars"])
+def test_auto_rerun_leaves_one_run_in_the_cell(kc, quiet):
+    """The attempt on interpreters that moved to processes leaves no output of its own: each
+    worker line once, one summary, and it is the processes run's."""
+    cell = ("%%parallel" + (" --quiet" if quiet else "") + "\n"
+            "def brighten(x):\n"
+            "    print('item', x)\n"
+            "    import numpy as np\n"
+            "    return float(np.sqrt(x))\n"
+            "r = [brighten(x) for x in range(4)]")
+    run = ok(kc, cell)
+    assert value(kc, "_parallel.backend") == "processes"
+    printed = [line.split("] ", 1)[1] for line in run.stdout.splitlines() if line.startswith("[")]
+    assert sorted(printed) == [f"item {x}" for x in range(4)], run.stdout
+    shown = run.stdout + "".join(m["content"]["data"].get("text/plain", "")
+                                 for m in run.of_type("display_data", "update_display_data"))
+    assert "interpreters ·" not in shown and "on 2 interpreters" not in shown, shown
+    if quiet:
+        summaries = [line for line in run.stdout.splitlines() if " items in " in line]
+        assert len(summaries) == 1 and "processes" in summaries[0], run.stdout
+
+
+@pytest.mark.timeout(150)
 def test_compare_marks_interpreters_not_possible_for_a_numpy_cell(kc):
     ok(kc, "%%parallel --compare --quiet\nimport numpy as np\n"
            "r = [float(np.sqrt(x)) for x in range(8)]")
@@ -67,14 +90,28 @@ def test_line_form_is_not_variable_expanded(kc):
 def test_errors_collect_and_skip_for_dict_and_set_forms(kc, backend):
     ok(kc, "def check(x):\n    if x in (3, 5):\n        raise ValueError(f'bad {x}')\n    return x")
     cell = f"%%parallel -b {backend} --quiet --chunksize 2 --errors "
+    # A failed entry keeps its key, the exception is its value: r[3] is the ValueError.
     ok(kc, cell + "collect\nr = {x: check(x) for x in range(8)}")
-    assert value(kc, "sorted((k, v) for k, v in r.items() if not isinstance(k, Exception))") == \
+    assert value(kc, "list(r)") == list(range(8))
+    assert value(kc, "[(k, v) for k, v in r.items() if not isinstance(v, Exception)]") == \
         [(0, 0), (1, 1), (2, 2), (4, 4), (6, 6), (7, 7)]
-    assert value(kc, "sorted(str(k) for k, v in r.items() if isinstance(k, ValueError) and v is k)") \
-        == ["bad 3", "bad 5"]
-    ok(kc, cell + "collect\nr = {x: check(x) for x in range(8) if x != 6}")  # inner if: flattened
-    assert value(kc, "sorted(str(k) for k in r if isinstance(k, Exception))") == ["bad 3", "bad 5"]
-    assert value(kc, "sorted(k for k in r if not isinstance(k, Exception))") == [0, 1, 2, 4, 7]
+    assert value(kc, "[(k, type(v).__name__, str(v)) for k, v in r.items() if isinstance(v, Exception)]") \
+        == [(3, "ValueError", "bad 3"), (5, "ValueError", "bad 5")]
+    # Equal messages do not collapse into one entry.
+    ok(kc, cell + "collect\nr = {x: 1 / (x % 3) for x in range(7)}")
+    assert value(kc, "sorted(k for k, v in r.items() if isinstance(v, ZeroDivisionError))") == [0, 3, 6]
+    # Inner clauses (flattened): the key is kept too.
+    ok(kc, cell + "collect\nr = {x: check(x) for x in range(8) if x != 6}")
+    assert value(kc, "list(r)") == [0, 1, 2, 3, 4, 5, 7]
+    assert value(kc, "sorted(k for k, v in r.items() if isinstance(v, ValueError))") == [3, 5]
+    ok(kc, cell + "collect\nr = {(x, y): check(x + y) for x in range(4) for y in (0, 1)}")
+    assert value(kc, "sorted(k for k, v in r.items() if isinstance(v, ValueError))") == [(2, 1), (3, 0)]
+    # When the key expression is what failed there is no key: the item is left out and counted,
+    # and its error stays in the report.
+    ok(kc, cell + "collect\nr = {check(x): x for x in range(8)}")
+    assert value(kc, "r") == {0: 0, 1: 1, 2: 2, 4: 4, 6: 6, 7: 7}
+    assert value(kc, "_parallel.skipped") == 2
+    assert value(kc, "[e.index for e in _parallel.errors]") == [3, 5]
     ok(kc, cell + "collect\nr = {check(x) % 4 for x in range(8)}")
     assert value(kc, "sorted(v for v in r if isinstance(v, int))") == [0, 1, 2, 3]
     assert value(kc, "sorted(str(v) for v in r if isinstance(v, ValueError))") == ["bad 3", "bad 5"]

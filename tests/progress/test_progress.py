@@ -91,7 +91,8 @@ def test_failed_workers_are_marked(widget_kernel):
     [line] = [l for l in final["text/plain"].splitlines() if l.startswith(f"w{failed_worker} ")]
     assert "· failed ·" in line
     assert "1 failed" in final["text/plain"]
-    assert final["text/html"].count("#e53935") >= 2  # the failed worker's bar and the overall one
+    # the failed worker's bar and the overall one, in the theme's error colour (as the live bars)
+    assert final["text/html"].count("var(--jp-error-color1") >= 2
 
 
 def test_without_a_widget_front_end_the_same_facts_come_as_text():

@@ -10,8 +10,8 @@ namespace xparallel
     // thread, and unblocked only in the main thread while a cell runs, where Python's handlers run:
     // an interrupt raises KeyboardInterrupt and wakes a blocking call such as time.sleep. An
     // interrupt while idle is discarded; other signals that arrived while idle are handled when the
-    // next cell starts. SIGTERM is blocked everywhere too: one thread waits for it and shuts the
-    // kernel down (xlifetime.hpp). Left alone: SIGKILL/SIGSTOP and the synchronous faults.
+    // next cell starts. SIGTERM is blocked too, except in the main thread during a cell: one thread
+    // waits for it and shuts the kernel down (xlifetime.hpp). Left alone: SIGKILL/SIGSTOP and the synchronous faults.
 
     // Call first thing in main(), before Python starts: a process started in the background (a
     // Jupyter server run with `nohup ... &`, a service) hands its children SIGINT ignored, which
@@ -21,7 +21,13 @@ namespace xparallel
     void reset_inherited_signal_dispositions();
 
     // Call first thing in main(), before any thread exists, so that every thread inherits the mask.
+    // A process forked from the kernel gets an empty mask and SIGTERM's default back.
     void block_async_signals_in_all_threads();
+
+    // SIGTERM is waited for by one thread (`waiter`, xlifetime.hpp). While a cell runs the main
+    // thread leaves it unblocked (a cell's children inherit its mask, and must be terminable);
+    // one delivered there is passed on to `waiter`.
+    void pass_sigterm_to(pthread_t waiter);
 
     // Interrupts the running cell, from any thread (the control channel's, for an
     // interrupt_request). Does nothing while no cell runs.

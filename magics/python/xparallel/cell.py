@@ -13,6 +13,12 @@ from dataclasses import dataclass, field
 ITEM = "__xp_item__"
 ITEM_ARG = "__xp_x__"
 FUNC = "__xp_func__"
+# A dict form's failed entry keeps its key where the key expression succeeded: the item function
+# records the key it computed on the exception it raises, under this attribute (pickled with it).
+KEY_ATTR = "__xparallel_key__"
+_KEY = "__xp_key__"
+_NO_KEY = "__xp_no_key__"
+_ERROR = "__xp_error__"
 
 ACCEPTED_FORMS = """\
 The last statement of a %%parallel cell must be a mapped form, optionally assigned:
@@ -88,6 +94,35 @@ def _name(id_: str, ctx: ast.expr_context | None = None) -> ast.Name:
     return ast.Name(id=id_, ctx=ctx or ast.Load())
 
 
+def _keyed_pair(key: ast.expr, value: ast.expr) -> ast.Tuple:
+    """(KEY := key, value): the key is known to the item function before its value is computed."""
+    return ast.Tuple(elts=[ast.NamedExpr(target=_name(_KEY, ast.Store()), value=key), value],
+                     ctx=ast.Load())
+
+
+def _forget_key() -> ast.expr:
+    """An always-true comprehension condition that forgets the previous entry's key, so that a
+    key expression that fails is not blamed on the entry before it."""
+    reset = ast.NamedExpr(target=_name(_KEY, ast.Store()), value=_name(_NO_KEY))
+    return ast.Compare(left=reset, ops=[ast.Is()], comparators=[_name(_NO_KEY)])
+
+
+def _record_key_on_failure(function: ast.FunctionDef) -> None:
+    """Wraps the item function's body: an exception leaves with the key of the entry it was
+    computing (when its key expression had succeeded), so --errors collect keeps that key."""
+    no_key = ast.Assign(targets=[_name(_NO_KEY, ast.Store()), _name(_KEY, ast.Store())],
+                        value=ast.Call(func=_name("object"), args=[], keywords=[]))
+    record = ast.If(
+        test=ast.Compare(left=_name(_KEY), ops=[ast.IsNot()], comparators=[_name(_NO_KEY)]),
+        body=[ast.Assign(targets=[ast.Attribute(value=_name(_ERROR), attr=KEY_ATTR,
+                                                ctx=ast.Store())], value=_name(_KEY))],
+        orelse=[])
+    handler = ast.ExceptHandler(type=_name("BaseException"), name=_ERROR,
+                                body=[record, ast.Raise(exc=None, cause=None)])
+    function.body = [no_key, ast.Try(body=function.body, handlers=[handler], orelse=[],
+                                     finalbody=[])]
+
+
 def plan_cell(source: str, filename: str = "<xparallel-cell>") -> Plan:
     """Parses a cell (pure Python: IPython syntax already transformed) into a Plan."""
     try:
@@ -129,21 +164,26 @@ def plan_cell(source: str, filename: str = "<xparallel-cell>") -> Plan:
         if first.is_async or any(g.is_async for g in rest):
             raise CellShapeError("async comprehensions cannot be split across workers.\n\n"
                                  + ACCEPTED_FORMS)
-        element = (ast.Tuple(elts=[value.key, value.value], ctx=ast.Load())
-                   if isinstance(value, ast.DictComp) else value.elt)
+        keyed = isinstance(value, ast.DictComp)
+        element = _keyed_pair(value.key, value.value) if keyed else value.elt
         iterable = first.iter
         if first.ifs or rest:
             # One item's contribution: the same comprehension over just that item, flattened.
-            inner = ast.ListComp(
-                elt=element,
-                generators=[ast.comprehension(target=first.target,
-                                              iter=ast.Tuple(elts=[_name(ITEM_ARG)], ctx=ast.Load()),
-                                              ifs=first.ifs, is_async=0), *rest])
-            item_def = _item_function(inner, [], last)
+            generators = [ast.comprehension(target=first.target,
+                                            iter=ast.Tuple(elts=[_name(ITEM_ARG)], ctx=ast.Load()),
+                                            ifs=list(first.ifs), is_async=0),
+                          *[ast.comprehension(target=g.target, iter=g.iter, ifs=list(g.ifs),
+                                              is_async=0) for g in rest]]
+            if keyed:
+                generators[-1].ifs.append(_forget_key())
+            item_def = _item_function(ast.ListComp(elt=element, generators=generators), [], last)
             flat = True
         else:
             bind = ast.Assign(targets=[first.target], value=_name(ITEM_ARG))
             item_def = _item_function(element, [bind], last)
+        if keyed:
+            _record_key_on_failure(item_def)
+            locate_new_nodes(item_def, last.lineno, last.end_lineno)
     elif _is_call_to(value, "map") and len(value.args) >= 2:
         kind = "map"
         function = value.args[0]
@@ -195,4 +235,4 @@ def worker_free_names(plan: Plan) -> set[str]:
             if symbol.is_referenced() and (symbol.is_global() or table is top):
                 used.add(symbol.get_name())
         stack.extend(table.get_children())
-    return used - bound - {ITEM, ITEM_ARG, FUNC}
+    return used - bound - {ITEM, ITEM_ARG, FUNC, _KEY, _NO_KEY, _ERROR}

@@ -13,7 +13,8 @@ from .backends import NAMES
 from .frontend import listen_for_widget_front_end
 
 # Options that take a value, for splitting the line form's options from its statement.
-_VALUED = {"-w", "--workers", "-b", "--backend", "--chunksize", "--errors", "--scheduler"}
+_VALUED = {"-w", "--workers", "-b", "--backend", "--chunksize", "--errors", "--scheduler",
+           "--retries"}
 
 
 def _positive(text: str) -> int:
@@ -58,8 +59,8 @@ class ParallelMagics(Magics):
     @argument("--errors", choices=("raise", "skip", "collect"), default="raise",
               help="raise: the first failure cancels the rest and is raised (default); skip: "
                    "failed items are left out and counted; collect: the exception stands in the "
-                   "item's place (in a set it is a member, in a dict the entry exception: "
-                   "exception)")
+                   "item's place (in a set it is a member, in a dict the value of the item's "
+                   "own key)")
     @argument("--timeline", action="store_true",
               help="after the run, a per-worker timeline of when each chunk ran")
     @argument("--compare", action="store_true",
@@ -67,6 +68,11 @@ class ParallelMagics(Magics):
                    "dask when the notebook has a dask client) and show wall time, speedup and "
                    "cores used")
     @argument("--quiet", action="store_true", help="no widgets, only the summary line")
+    @argument("--resume", action="store_true",
+              help="reuse the finished results of the last run of the same target for the same "
+                   "inputs: only unfinished and failed items run, with the cell's current code")
+    @argument("--retries", type=_positive, default=0, metavar="N",
+              help="run an item that raised again, up to N times, before its error counts")
     @line_cell_magic
     @no_var_expand  # the line form is Python: `{x}` in an f-string is not IPython's $x
     def parallel(self, line: str, cell: str | None = None) -> Any:
@@ -93,10 +99,11 @@ class ParallelMagics(Magics):
         --errors: `raise` raises the first failure (by item index) after cancelling the rest;
         `skip` leaves failed items out of every form (a set or dict simply lacks their members
         or entries); `collect` puts the exception object in the item's place: at the item's
-        position in a list, tuple or map; as a member of a set; and in a dict as the entry
-        `exception: exception` (the key expression may be what failed, so there is no key of
-        the item's own to use). With inner for/if clauses a failed outer item contributes that
-        one stand-in.
+        position in a list, tuple or map; as a member of a set (exceptions compare by identity, so
+        two failures are two members); in a dict as the value of the item's own key, so that
+        `d[key]` is the exception. When the key expression itself failed there is no key: the
+        item is left out and counted as under `skip`, its error in `_parallel.errors`. With
+        inner for/if clauses a failed outer item contributes that one stand-in.
 
         `-b dask` runs the same cell as tasks on a dask.distributed cluster: the notebook's
         current client, `--scheduler ADDRESS`, or else a LocalCluster of `-w` process workers
@@ -108,9 +115,24 @@ class ParallelMagics(Magics):
         `auto` never picks dask; `--compare` adds a dask row when the notebook has a client.
 
         After the run, `_parallel` holds the report: per-item worker, times and CPU time,
-        the errors, partial results after a failure or an interrupt. Workers run your code with
-        your rights in this process; a crash in native code takes the kernel down: use
-        `--backend processes` for untrusted native code.
+        the errors, partial results after a failure or an interrupt. `_parallel.partial()` is
+        the list of results in input order with `xparallel.MISSING` where an item has none
+        (failed, interrupted, never ran). Workers run your code with your rights in this
+        process; a crash in native code takes the kernel down: use `--backend processes` for
+        untrusted native code.
+
+        The exploration loop:
+        --resume: after a run that was interrupted or had failed items, rerun the cell with
+        --resume: items the last run of the same target (`r = ...`) finished are not computed
+        again, provided their input is equal (`==`) to what it was; the others run with the
+        cell's current code, and the results come out as a full run's, in order. Right when
+        your fix does not change the finished items' answers (a crash on some inputs, a
+        missing case); wrong when it does (then run without --resume). The summary says
+        `resumed: N reused, M run`.
+        --retries N: an item that raised runs again (up to N times) before its error counts;
+        `_parallel.retried` maps each retried item to its extra attempts.
+        `%parallel_debug [N]`: the N-th failed item of the last run (1 by default) runs again
+        here with the cell's setup, under IPython's debugger at the frame that raised.
         """
         __tracebackhide__ = True  # noqa: F841
         if cell is None:
@@ -132,7 +154,7 @@ class ParallelMagics(Magics):
         options = run.Options(workers=args.workers, scheduler=args.scheduler,
                               backend=backend, chunksize=args.chunksize or 0,
                               errors=args.errors, timeline=args.timeline, compare=args.compare,
-                              quiet=args.quiet)
+                              quiet=args.quiet, resume=args.resume, retries=args.retries)
         return run.CellRun(self.shell, cell, options).execute()
 
     @magic_arguments()
@@ -171,6 +193,22 @@ class ParallelMagics(Magics):
         elif args.resize:
             engine.get_pool(args.resize)
         return PoolStatus()
+
+
+    @line_magic
+    def parallel_debug(self, line: str) -> None:
+        """%parallel_debug [N]: run the N-th failed item of the last %%parallel run (the first
+        by default) again in this kernel, with the cell's setup, and open IPython's debugger at
+        the frame that raised (post-mortem, as %debug). Breakpoints and stepping in the
+        workers themselves are not possible (they run in other interpreters or processes):
+        this brings the failure here, where the debugger is."""
+        from .debug import debug_failed_item
+
+        text = line.strip()
+        if text and not text.isdigit():
+            raise UsageError(f"%parallel_debug: expected a failed item's number (1, 2, ...), got "
+                             f"{text!r}")
+        debug_failed_item(self.shell, run.LAST_REPORT, int(text) if text else None)
 
 
 def register(ipython: Any) -> None:

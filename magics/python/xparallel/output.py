@@ -15,9 +15,27 @@ def prefix(worker: int | str) -> str:
 class WorkerOutput:
     def __init__(self) -> None:
         self._partial: dict[tuple, str] = {}
+        self._held: list[tuple] | None = None
+
+    def hold(self) -> None:
+        """Keeps what workers write until release() or drop(): `auto`'s first attempt on
+        interpreters may be abandoned for processes, and its output must not stay in the cell."""
+        self._held = []
+
+    def release(self) -> None:
+        held, self._held = self._held, None
+        if held:
+            self.publish(held)
+
+    def drop(self) -> None:
+        self._held = None
+        self._partial.clear()
 
     def publish(self, events: list[tuple], final: bool = False) -> None:
         """`events`: (worker, stream 1 or 2, text); a line's end may come in a later event."""
+        if self._held is not None:
+            self._held.extend(events)
+            return
         for worker, stream, text in events:
             key = (worker, stream)
             pending = self._partial.get(key, "") + text

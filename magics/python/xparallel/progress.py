@@ -30,16 +30,17 @@ _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
 def make_progress(backend: str, workers: int, total: int | None, reason: str,
-                  quiet: bool, silent: bool = False) -> "Progress":
+                  quiet: bool, silent: bool = False, replaces: Any = None) -> "Progress":
     """`quiet`: the summary line only; `silent`: nothing shown (a run inside --compare, whose
-    table and final summary come after every backend ran), the run still measured."""
+    table and final summary come after every backend ran), the run still measured. `replaces`:
+    the display a withdrawn attempt left (`Progress.withdraw`), drawn over in place."""
     if silent:
         return SilentProgress(backend, workers, total, reason)
     if quiet:
         return Progress(backend, workers, total, reason)
     if widgets_wanted():
         try:
-            return WidgetProgress(backend, workers, total, reason)
+            return WidgetProgress(backend, workers, total, reason, replaces=replaces)
         except ImportError:
             pass
     return TextProgress(backend, workers, total, reason)
@@ -114,26 +115,44 @@ def title_text(backend: str, workers: int, reason: str) -> str:
     return f"%%parallel on {workers_phrase(backend, workers)}" + (f" ({reason})" if reason else "")
 
 
-_COLOURS = {"success": "#4caf50", "danger": "#e53935", "info": "#2196f3", "": "#9e9e9e"}
+# The widgets' own palette (ipywidgets' progress-bar styles), through the theme's variables so that
+# light and dark themes colour the static bars as they colour the live ones; the fallbacks are
+# JupyterLab's light theme, for renderers without those variables (nbviewer).
+_FILL = {"success": "var(--jp-success-color1,#388e3c)", "danger": "var(--jp-error-color1,#d32f2f)",
+         "info": "var(--jp-info-color1,#0097a7)", "": "var(--jp-brand-color1,#1976d2)"}
+_TRACK = "var(--jp-layout-color2,#eee)"
+_TEXT = ("font-size:var(--jp-widgets-font-size,var(--jp-ui-font-size1,13px));"
+         "color:var(--jp-widgets-color,var(--jp-content-font-color1,inherit))")
+# The live rows' geometry (ipywidgets' CSS): rows 28 px high with 2 px margins, the bar widget
+# 60 % of the row, its 80 px right-aligned description 8 px before a 20 px track. Rendered HTML
+# has 20 px of right padding that widget output has not (JupyterLab and Notebook 7): 60 % of the
+# widget's row is 60 % of (this row + 20 px).
+_ROW = "display:flex;align-items:center;height:28px;margin:2px 0"
+_BAR = ("display:flex;align-items:center;width:calc((100% + 20px) * 0.6);flex:none;margin:0 2px;"
+        "box-sizing:border-box")
+_NAME = "width:80px;flex:none;text-align:right;margin-right:8px;overflow:hidden"
 
 
 def static_html(title: str, rows: list[Bar], summary: str) -> str:
-    """The final bars and the summary as plain HTML: block-character bars coloured where styles
-    are kept, readable where they are stripped."""
+    """The final bars and the summary as plain HTML laid out as the live widgets are (same widths,
+    heights and colours), so a saved notebook shows what the user watched. Where a renderer
+    strips styles (GitHub) the names and labels still read; text/plain has block-character bars."""
     lines = []
     for bar in rows:
-        drawn = text_bar(bar.value, bar.maximum)
+        share = 0.0 if bar.maximum <= 0 else min(1.0, bar.value / bar.maximum)
         lines.append(
-            f"<tr><td style='padding:0 0.6em 0 0'>{bar.name}</td>"
-            f"<td style='padding:0'><span class='progress' style='font-family:monospace;"
-            f"color:{_COLOURS.get(bar.style, '#9e9e9e')};background:#eee;white-space:pre'>"
-            f"{drawn}</span></td>"
-            f"<td style='padding:0 0 0 0.6em;text-align:left'>{html.escape(bar.label)}</td></tr>")
-    return (f"<div class='xparallel-progress xparallel-static'>"
-            f"<div><b>{html.escape(title)}</b></div>"
-            f"<table style='border-collapse:collapse;margin:0.2em 0'>{''.join(lines)}</table>"
-            f"<div><code>{html.escape(summary)}</code></div>"
-            f"<div style='font-size:smaller;opacity:0.7'>{html.escape(LEGEND)}</div></div>")
+            f"<div class='xparallel-row' data-bar='{html.escape(bar.name)}' style='{_ROW}'>"
+            f"<div style='{_BAR}'><span style='{_NAME}'>{html.escape(bar.name)}</span>"
+            f"<div class='xparallel-track' style='flex-grow:1;height:20px;background:{_TRACK}'>"
+            f"<div class='xparallel-fill' style='width:{share:.1%};height:100%;"
+            f"background:{_FILL.get(bar.style, _FILL[''])}'></div></div></div>"
+            f"<span class='xparallel-label' style='margin:0 2px;white-space:nowrap'>"
+            f"{html.escape(bar.label)}</span></div>")
+    return (f"<div class='xparallel-progress xparallel-static' style='{_TEXT}'>"
+            f"<div style='margin:2px'><b>{html.escape(title)}</b></div>{''.join(lines)}"
+            f"<div class='xparallel-summary' style='margin:2px'>{html.escape(summary)}</div>"
+            f"<div style='margin:2px;font-size:smaller;opacity:0.7'>{html.escape(LEGEND)}</div>"
+            "</div>")
 
 
 def static_text(title: str, rows: list[Bar], summary: str) -> str:
@@ -182,6 +201,12 @@ class Progress:
         self.measure(report)
         print(report.summary(), file=sys.stdout)
 
+    def withdraw(self) -> Any:
+        """Ends a run that did not count (auto moved it elsewhere): nothing of it stays shown.
+        Returns the display the next run may draw in (None: nothing was displayed)."""
+        self._clock = None
+        return None
+
 
 class SilentProgress(Progress):
     def finish(self, job: Any, report: Any) -> None:
@@ -212,7 +237,8 @@ def _widget_tree(widget: Any) -> list[Any]:
 
 
 class WidgetProgress(Progress):
-    def __init__(self, backend: str, workers: int, total: int | None, reason: str) -> None:
+    def __init__(self, backend: str, workers: int, total: int | None, reason: str,
+                 replaces: Any = None) -> None:
         super().__init__(backend, workers, total, reason)
         import ipywidgets as w
         from IPython.display import display
@@ -230,7 +256,11 @@ class WidgetProgress(Progress):
         self.summary = w.HTML("")
         self.box = w.VBox([self.title, *rows, self.summary])
         self.box.add_class("xparallel-progress")
-        self._handle = display(self.box, display_id=True)
+        if replaces is not None:
+            replaces.update(self.box)
+            self._handle = replaces
+        else:
+            self._handle = display(self.box, display_id=True)
 
     def draw(self, job: Any, final: bool = False) -> list[Bar]:
         rows = bars(job, self.total, final)
@@ -259,6 +289,14 @@ class WidgetProgress(Progress):
             from IPython.display import publish_display_data
 
             publish_display_data(static)
+        self._close_widgets()
+
+    def withdraw(self) -> Any:
+        super().withdraw()
+        self._close_widgets()
+        return self._handle
+
+    def _close_widgets(self) -> None:
         for widget in _widget_tree(self.box):
             _close(widget)
 

@@ -10,6 +10,30 @@ from .measure import Usage
 from .records import ItemError, WorkerError  # noqa: F401 - defined once, in records
 
 
+class _Missing:
+    """The marker `ParallelReport.partial()` puts where an item has no result: it failed, was
+    interrupted, or never ran. One object, `xparallel.MISSING`; test with `is`."""
+
+    _instance: "_Missing | None" = None
+
+    def __new__(cls) -> "_Missing":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing()
+
+
 NOUNS = {"interpreters": ("interpreter", "interpreters"), "threads": ("thread", "threads"),
          "processes": ("process", "processes"), "dask": ("dask worker", "dask workers")}
 COMPUTE_BOUND = 0.5   # (CPU + waits for a core) / wall at or above this: the run computed
@@ -57,6 +81,30 @@ class ParallelReport:
     comparison: list[dict] | None = None
     usage: Usage | None = None     # measured around the run: process-tree CPU, wall, wait
     baseline: float | None = None  # wall time of a real serial run of the same cell
+    # Per item, in input order: what came back (None where an item failed), and the inputs the
+    # run took (for --resume to compare, %parallel_debug to rerun); `total`: the input's length
+    # when known (or found), else None.
+    values: list[Any] = field(repr=False, default_factory=list)
+    inputs: Any = field(repr=False, default=None)
+    total: int | None = None
+    reused: int = 0                # --resume: items whose results came from the resumed run
+    retried: dict[int, int] = field(default_factory=dict)  # --retries: index -> extra attempts
+    source: str = field(repr=False, default="")     # the cell, for %parallel_debug
+    filename: str = field(repr=False, default="")
+
+    def finished(self) -> set[int]:
+        """Indices of the items that have a result (ran and did not fail)."""
+        failed = {e.index for e in self.errors}
+        return {i for i in range(len(self.values)) if i not in failed}
+
+    def partial(self) -> list[Any]:
+        """The results in input order, `xparallel.MISSING` where an item has none (it failed,
+        was interrupted or never ran): what came back before an interrupt or a failure. Its
+        length is the input's when known, else the items taken so far."""
+        size = self.total if self.total is not None else max(
+            len(self.values), len(self.inputs) if self.inputs is not None else 0)
+        done = self.finished()
+        return [self.values[i] if i in done else MISSING for i in range(size)]
 
     @property
     def cpu(self) -> float:
@@ -152,6 +200,8 @@ class ParallelReport:
         if self.errors:
             failed = len({e.index for e in self.errors})
             text += f" · {failed} failed" + (f", {self.skipped} skipped" if self.skipped else "")
+        if self.retried:
+            text += f" · {plural(len(self.retried), 'item')} retried"
         if self.status == "interrupted":
             text += " · interrupted"
         if self.reason:

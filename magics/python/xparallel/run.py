@@ -25,9 +25,13 @@ from .output import WorkerOutput
 from .measure import RunClock
 from .progress import make_progress
 from .report import ParallelReport
+from .reruns import merge, plan_resume, recorded, remember, retry_failed
 from .transfer import TransferError
 
 PUMP_SECONDS = 0.1
+# auto's attempt on interpreters holds its workers' output back until an item has come back or
+# this long has passed: a refused import (the reason to move to processes) comes before either.
+HOLD_SECONDS = 1.0
 LAST_REPORT: ParallelReport | None = None
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
@@ -42,6 +46,8 @@ class Options:
     compare: bool
     quiet: bool
     scheduler: str | None = None   # -b dask: the scheduler's address
+    resume: bool = False           # reuse the last run's finished results for the same inputs
+    retries: int = 0               # run an item that raised again, up to this many times
 
 
 def _backend_failure(error: RuntimeError, job: Any) -> bool:
@@ -99,6 +105,7 @@ class CellRun:
             raise UsageError(f"%%parallel: {error}") from None
         self._output = WorkerOutput()
         self._sources: dict[str, str] = {}
+        self._withdrawn: Any = None   # the display a withdrawn attempt's bars leave to the next
 
     def execute(self) -> Any:
         __tracebackhide__ = True  # noqa: F841
@@ -124,10 +131,30 @@ class CellRun:
         if backend == "auto":
             backend, reason = choose_backend(
                 referenced_modules(modules, captured, setup_imports(plan)))
-        if options.backend == "auto" and backend == "interpreters":
-            report = self._run_recovering(reason, modules, captured)
-        else:
-            report = self.run_on(backend, reason, modules, captured)
+        items, resumed = None, None
+        if options.resume:
+            items = list(run_code(plan.iterable_expression(), plan.filename, self.namespace,
+                                  "eval"))
+            kept, todo, note = plan_resume(plan, items)
+            resumed = (kept, todo, items)
+            reason = "; ".join(part for part in (reason, note) if part)
+        try:
+            subset = None if resumed is None else [items[i] for i in resumed[1]]
+            if options.backend == "auto" and backend == "interpreters":
+                report = self._run_recovering(reason, modules, captured, items=subset)
+            else:
+                report = self.run_on(backend, reason, modules, captured, items=subset)
+        except BaseException:
+            self._conclude(resumed)  # an interrupt or a failure: what came back is kept
+            raise
+        report = self._conclude(resumed)
+        if options.retries:
+            report = retry_failed(report, options.retries, lambda again: self.run_on(
+                report.backend, "", modules, captured, show=False, items=again))
+            self._keep(report)
+            remember(plan, report)
+            if not options.quiet or report.retried:
+                print(f"after retries: {report.summary()}")
         if options.timeline:
             from .timeline import show_timeline
 
@@ -138,20 +165,37 @@ class CellRun:
             return None
         return value
 
-    def _run_recovering(self, reason: str, modules: dict, captured: bytes) -> ParallelReport:
+    def _conclude(self, resumed: tuple | None) -> ParallelReport | None:
+        """The run's report as `_parallel` and as the run --resume may resume next: a resumed
+        run's subset merged with the results it reused."""
+        report = LAST_REPORT if self.namespace.get("_parallel") is LAST_REPORT else None
+        if report is None:
+            return None
+        if resumed is not None and report.inputs is not resumed[2]:
+            kept, todo, items = resumed
+            report = merge(report, todo, kept, len(items), items)
+            self._keep(report)
+        remember(self.plan, report)
+        return report
+
+    def _run_recovering(self, reason: str, modules: dict, captured: bytes,
+                        items: Any = None) -> ParallelReport:
         """`auto` on interpreters: when a worker finds a module that refuses sub-interpreters
         only while running (an import inside a function), the whole mapped statement runs again
         on processes (setup lines are not rerun in the notebook; a lazy input's consumed items
         are replayed), and the summary says why."""
         __tracebackhide__ = True  # noqa: F841
-        items = run_code(self.plan.iterable_expression(), self.plan.filename, self.namespace,
-                         "eval")
+        if items is None:
+            items = run_code(self.plan.iterable_expression(), self.plan.filename, self.namespace,
+                             "eval")
         replay = _Replay(items) if iter(items) is items else None
         first = self.run_on("interpreters", reason, modules, captured,
                             items=replay if replay is not None else items, stop_on_refusal=True)
         refused = refusal(first.errors)
         if refused is None:
             return first
+        # The attempt leaves nothing in the cell (its output was held back, its bars are
+        # withdrawn): the rerun's bars take their place and its summary says why it moved.
         why = (f"auto: processes, because {refused_package(refused)} cannot load in a "
                "sub-interpreter (found when a worker imported it; the cell was rerun on processes)")
         return self.run_on("processes", why, modules, captured,
@@ -170,7 +214,11 @@ class CellRun:
             if advice:
                 raise UsageError(f"%%parallel: {advice}")
             first = min(fatal, key=lambda e: (e.kind != "setup", e.index))
-            raise_in_cell(first.exception(), self.plan)
+            error = first.exception()
+            if first.kind == "item":
+                error.add_note("[xparallel] `%parallel_debug` runs this item again here, in the "
+                               "debugger; `_parallel.partial()` has the results that came back")
+            raise_in_cell(error, self.plan)
         return value
 
     def run_on(self, backend_name: str, reason: str, modules: dict, captured: bytes,
@@ -185,6 +233,7 @@ class CellRun:
             total = len(items)
         except TypeError:
             total = None
+        items, inputs = recorded(items)
         spec = {"source": plan.source, "filename": plan.filename, "modules": modules,
                 "captured": captured, "sources": self._sources}
         workers = 1 if backend_name == "serial" else options.workers
@@ -201,24 +250,32 @@ class CellRun:
         status = "ok"
         job = None
         progress = None
+        refused = False
         # Started before the workers are, so their start-up counts: the run's process-tree CPU.
         clock = RunClock.start()
         try:
             try:
+                # With --retries every item runs: a failure is final only once retried.
                 job = backend.submit(work, items, workers, options.chunksize,
-                                     options.errors == "raise", total)
+                                     options.errors == "raise" and not options.retries, total)
                 progress = self._progress(backend_name, job, total, reason, options.quiet,
                                           silent=not show)
                 seen = 0
+                if stop_on_refusal:
+                    self._output.hold()
 
                 def tick(job: Any) -> None:
-                    nonlocal seen
-                    self._output.publish(job.events())
-                    progress.update(job)
+                    nonlocal seen, refused
                     if stop_on_refusal and len(job.errors) > seen:
                         errors, seen = job.errors[seen:], len(job.errors)
                         if refusal(errors) is not None:
+                            refused = True
                             raise _Refused  # no point running the rest here: auto runs it elsewhere
+                    if stop_on_refusal and not refused and (
+                            job.elapsed > HOLD_SECONDS or job.progress()[1] > 0):
+                        self._output.release()  # an item came back, or time: it runs here
+                    self._output.publish(job.events())
+                    progress.update(job)
 
                 try:
                     job.wait(tick=tick, every=PUMP_SECONDS)
@@ -238,20 +295,32 @@ class CellRun:
             if job is not None:
                 if not job.finished:  # anything but a normal end: stop the workers, keep what came
                     job.cancel()
-                self._output.publish(job.events(), final=True)
+                refused = refused or (stop_on_refusal and refusal(job.errors) is not None)
+                if refused:
+                    self._output.drop()
+                    job.events()
+                else:
+                    self._output.release()
+                    self._output.publish(job.events(), final=True)
                 report = self._report(job, backend_name, reason, status)
+                report.inputs = inputs
+                report.total = total if total is not None else job.progress()[2]
                 if status != "interrupted":  # threads still spinning make /proc reads slow
                     report.usage = clock.stop()
                 if progress is None:
                     progress = make_progress(backend_name, job.workers, total, reason, quiet=True)
-                progress.finish(job, report)
+                if refused:
+                    self._withdrawn = progress.withdraw()
+                else:
+                    progress.finish(job, report)
                 self._keep(report)
         return report
 
     def _progress(self, backend_name: str, job: Any, total: int | None, reason: str,
                   quiet: bool, silent: bool = False) -> Any:
         progress = make_progress(backend_name, job.workers, total, reason, quiet=quiet,
-                                 silent=silent)
+                                 silent=silent, replaces=self._withdrawn)
+        self._withdrawn = None
         names = getattr(job, "worker_names", None)
         for bar, name in zip(getattr(progress, "bars", []), names or []):
             bar.description = name  # a dask worker's name or address, not w1
@@ -282,7 +351,9 @@ class CellRun:
         dispatched, collected, total, _ = job.progress()
         report = ParallelReport(backend=backend, workers=job.workers, reason=reason,
                                 status=status, items=collected, wall=job.elapsed,
-                                timeline=job.timeline(), errors=errors, results=list(job.results))
+                                timeline=job.timeline(), errors=errors, results=list(job.results),
+                                values=list(job.results), source=self.plan.source,
+                                filename=self.plan.filename)
         report.worker_names = list(getattr(job, "worker_names", None) or
                                    [f"w{i + 1}" for i in range(job.workers)])
         return report
