@@ -261,7 +261,7 @@ def test_processes_threads_and_the_gil(run_teaching):
     assert pngs(code_cell(nb, "The kitchen picture")) == 1
     ideal = int(re.search(rf"ideal speedup here: (\d+)x \({CORES} usable cores, \d+ physical\)",
                           text).group(1))
-    rows = re.findall(r"^ +(\w+): (\d+) items in [\d.]+ s · speedup ([\d.]+)x · cores used ([\d.]+) · "
+    rows = re.findall(r"^ *(\w+): (\d+) items in [\d.]+ s · speedup ([\d.]+)x · cores used ([\d.]+) · "
                       r"(.+)$", text, re.M)
     assert [r[0] for r in rows] == ["serial", "threads", "processes", "interpreters"]
     def four_ways(speedup: float) -> str:  # the notebook's rule
@@ -298,7 +298,8 @@ def test_embarrassingly_parallel(run_teaching):
     text = text_of(nb)
     assert "a sum as a map of 10 partial sums: True" in text  # exercise 0
     # The standard library's route: the hang on a notebook function, then the portable fixes.
-    assert "no answer after 5 s" in text
+    assert "no answer after 5 s; the workers said [\"AttributeError: module '__main__' has no " \
+           "attribute 'twice'\"]" in text
     assert "Pool.map: [0, 2, 4, 6]" in text and "ProcessPoolExecutor.map: [0, 2, 4, 6]" in text
     assert "from a script: [0, 2, 4, 6, 8, 10, 12, 14]" in text
     assert "[0, 2, 4, 6]\n" in text  # ... and %%parallel on the notebook's own function
@@ -320,13 +321,15 @@ def test_embarrassingly_parallel(run_teaching):
     assert said in verdicts(lambda s: "its C loops ran side by side" if s >= 1.3 else
                             "no gain measured here", float(speedup))
     assert "processes - auto: processes, because numpy cannot load in a sub-interpreter" in text
-    # BLAS threads for real: a threaded OpenBLAS that threadpoolctl controls, and more than one of
-    # its threads computing (CPU time over wall time of one product on every core).
+    # BLAS threads for real: a threaded OpenBLAS that threadpoolctl controls, and more than one OS
+    # thread of the kernel accumulating CPU time during one product on every core (counted from
+    # /proc, so a loaded machine, which lowers cores used, does not hide it).
     api, threads = re.search(r"BLAS: (\w+) [\d.]+ \(\w+\), (\d+) threads", text).groups()
     assert api == "openblas" and int(threads) == CORES > 1
-    one, many = re.search(r"1 BLAS thread [\d.]+ s, cores used ([\d.]+); \d+ BLAS threads [\d.]+ s, "
-                          r"cores used ([\d.]+)", text).groups()
-    assert float(one) < 1.2 < float(many)
+    one, many, computed = re.search(r"1 BLAS thread [\d.]+ s, cores used ([\d.]+); \d+ BLAS threads "
+                                    r"[\d.]+ s, cores used ([\d.]+), (\d+) threads computing",
+                                    text).groups()
+    assert float(one) < 1.2 and int(computed) >= 2  # (`many`, cores used, drops on a busy machine)
     sweep = {int(t): float(w) for t, w in re.findall(r"(\d+): ([\d.]+) s", text.split("sweep: ")[1]
                                                       .splitlines()[0])}
     assert list(sweep) == list(range(1, 2 * CORES + 1))
@@ -348,7 +351,7 @@ def test_embarrassingly_parallel(run_teaching):
     assert f"{max(1, CORES // 2)} × 2:" in text  # exercise C
     assert re.search(r"a 2-process pool starts and runs 2 items in \d+ ms", text)
     assert "4,000 items in" in text  # exercise A's solution
-    assert re.search(r"8 items in [\d.]+ s on 2 processes", text)  # exercise B
+    assert re.search(r"8 items in [\d.]+ s on \d+ process", text)  # exercise B
     photos = max(8, round(100 * SCALE))
     assert f"{photos} signatures; serial" in text
     workers = sorted({1, 2, CORES, 2 * CORES})
