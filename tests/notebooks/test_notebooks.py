@@ -269,8 +269,11 @@ def test_processes_threads_and_the_gil(run_teaching):
             return "no faster than serial"
         return "near the ideal" if speedup >= 0.75 * ideal else "faster, below the ideal"
 
-    for _, _, speedup, _, verdict in rows[1:]:  # every verdict from its own line's figures
+    for name, _, speedup, cores, verdict in rows[1:]:  # every verdict from its own line's figures
+        verdict, _, busy = verdict.partition(" (the run got ")
         assert verdict in verdicts(four_ways, float(speedup)), rows
+        if name != "threads":  # a run that got few cores says so
+            assert bool(busy) in verdicts(lambda c: c < 0.75 * ideal, float(cores)), rows
     assert float(rows[1][3]) < 1.3  # threads: the GIL, one core at most (plus the kernel's threads)
     assert re.search(r"Python 3\.\d+\.\d+: the GIL is on", text)
     compare = code_cell(nb, "--compare").outputs
@@ -308,7 +311,7 @@ def test_embarrassingly_parallel(run_teaching):
     assert len(times) == 4
     share, cores, bound = re.search(r"the largest n is (\d+)% of the work: with 4 items on (\d+) cores "
                                     r"no pool beats ([\d.]+)x", text).groups()
-    assert int(cores) == CORES and abs(int(share) - 100 * max(times) / sum(times)) <= 2
+    assert int(cores) == CORES and abs(int(share) - 100 * max(times) / sum(times)) <= 5  # (rounded times)
     for name in ("Pool", "%%parallel"):
         speedup, said = re.search(rf"^{re.escape(name)}: [\d.]+ s, speedup ([\d.]+)x: (close to|below) "
                                   "that bound$", text, re.M).groups()
@@ -393,7 +396,7 @@ def test_exploring_data(run_teaching):
     no_errors(nb)
     no_widget_outputs(nb)
     text = text_of(nb)
-    documents = int(re.search(r"(\d+) documents, [\d.]+ MB of text", text).group(1))
+    documents = int(re.search(r"(\d+) documents, made and analysed from their seeds", text).group(1))
     top = re.search(rf"documents: {documents} · most frequent words overall: (\[.*\])", text).group(1)
     assert len(ast.literal_eval(top)) == 5
     workers, speedup, said = re.search(
