@@ -328,7 +328,7 @@ def test_embarrassingly_parallel(run_teaching):
     # thread of the kernel accumulating CPU time during one product on every core (counted from
     # /proc, so a loaded machine, which lowers cores used, does not hide it).
     api, threads = re.search(r"BLAS: (\w+) [\d.]+ \(\w+\), (\d+) threads", text).groups()
-    assert api == "openblas" and int(threads) == CORES > 1
+    assert api == "openblas" and 1 < int(threads) <= os.cpu_count()
     one, many, computed = re.search(r"1 BLAS thread [\d.]+ s, cores used ([\d.]+); \d+ BLAS threads "
                                     r"[\d.]+ s, cores used ([\d.]+), (\d+) threads computing",
                                     text).groups()
