@@ -35,7 +35,9 @@ import ast  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
+import time  # noqa: E402
 
+import psutil  # noqa: E402
 import pytest  # noqa: E402
 
 NOTEBOOKS = HERE.parents[1] / "notebooks"
@@ -76,13 +78,45 @@ def run_teaching(tmp_path_factory):
         if name not in done:
             path = NOTEBOOKS / f"{name}.ipynb"
             nb = with_solutions(nbformat.read(path, as_version=4))
+            before = set(psutil.pids())
             NotebookClient(nb, kernel_name="xparallel", timeout=600,
                            resources={"metadata": {"path": str(workdir)}}).execute()
             done[name] = nb
+            left = processes_left_behind(before, workdir)
+            assert not left, f"{name} left processes behind after its kernel ended: {left}"
         return done[name]
 
     yield run
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+def processes_left_behind(before: set[int], workdir: Path, grace: float = 10.0) -> list[str]:
+    """Processes the notebook started (they run in its folder, `workdir`, as its kernel did) that
+    are still alive `grace` s after its kernel ended (a forkserver, pool workers, a dask cluster):
+    killed, and named. Other processes on the machine are not looked at."""
+    deadline = time.monotonic() + grace
+    folder = str(workdir)
+    while True:
+        left = []
+        for pid in set(psutil.pids()) - before:
+            try:
+                process = psutil.Process(pid)
+                if (pid != os.getpid() and process.status() != psutil.STATUS_ZOMBIE
+                        and process.cwd().startswith(folder)):
+                    left.append(process)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    named = []
+    for process in left:
+        try:
+            named.append(" ".join(process.cmdline())[:120])
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    return named
 
 
 def text_of(nb) -> str:
