@@ -440,6 +440,13 @@ def test_exploring_data(run_teaching):
     assert said in verdicts(lambda s: "every worker computed" if s >= 0.75 * int(workers) else
                             "below the worker count (a busy machine, or hyperthreads)", float(speedup))
     assert re.search(r"pi ≈ 3\.1[0-9]{3}", text)
+    # The exploration loop: failures kept under their keys, then only they run again.
+    failed, total, seed = map(int, re.search(
+        r"(\d+) of (\d+) documents failed, e\.g\. seed (\d+): ZeroDivisionError", text).groups())
+    assert total == documents and failed == len(range(0, documents, 97)) and seed % 97 == 0
+    assert re.search(r"first results in input order: \[\(1, [\d.]+\), \(2, [\d.]+\), \(3, [\d.]+\)\] \.\.\.",
+                     text)
+    assert f"resumed: {documents - failed} results reused, {failed} computed again, 0 failures left" in text
     assert sum(pngs(c) for c in nb.cells) == 2  # the statistics plot and the timeline
     assert "def statistics" not in "".join(c.source for c in nb.cells)
 
