@@ -1,0 +1,156 @@
+"""The Python half of the kernel's debugger (kernel/src/xdebugger.cpp): starts debugpy inside the
+kernel, and answers what the front end asks about the notebook's variables while no cell is paused.
+
+Everything here runs on the kernel's control thread, which must never be paused by debugpy: it is
+marked as one of debugpy's own threads each time it enters (a new thread state may stand for it).
+debugpy is imported on the first `initialize`, never when the kernel starts.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+# Names the variables panel leaves out of the notebook's namespace: IPython's own, as ipykernel
+# and xeus-python leave them out.
+_HIDDEN = frozenset({
+    "__name__", "__doc__", "__package__", "__loader__", "__spec__", "__annotations__",
+    "__builtins__", "__builtin__", "__display__", "get_ipython", "debugpy", "exit", "quit",
+    "In", "Out", "_oh", "_dh", "_", "__", "___",
+})
+_OUTPUT_HISTORY = re.compile(r"^_\d")
+
+# Packages whose frames the debugger steps over and leaves out of the call stack: the kernel's
+# machinery around a cell, not the user's code (a %%parallel cell's own lines are compiled from the
+# cell's file, so they stay visible).
+_KERNEL_PACKAGES = ("xparallel_kernel", "xparallel", "IPython", "xeus_python_shell", "comm",
+                    "traitlets", "ipywidgets", "cloudpickle")
+
+_endpoint: str | None = None  # debugpy listens once per process; later sessions reuse it
+
+
+def _untraced() -> None:
+    thread = threading.current_thread()
+    thread.pydev_do_not_trace = True  # type: ignore[attr-defined]
+    thread.is_pydev_daemon_thread = True  # type: ignore[attr-defined]
+
+
+def accept_variable(name: str) -> bool:
+    return name not in _HIDDEN and not _OUTPUT_HISTORY.match(name) and not name.startswith("_i")
+
+
+def _shell() -> Any:
+    from IPython.core.getipython import get_ipython
+
+    return get_ipython()
+
+
+class Debugger:
+    def __init__(self) -> None:
+        self._explorer: Any = None
+        self._removed_cleanups: dict[int, Any] = {}
+
+    # ---- a debug session --------------------------------------------------------------------
+    def start(self) -> str:
+        """Starts debugpy (once per process) and returns the TCP endpoint of its adapter."""
+        global _endpoint
+        _untraced()
+        if _endpoint is None:
+            import debugpy
+
+            # Processes a cell starts (the processes backend, multiprocessing, subprocess) are not
+            # debugged: debugpy would otherwise inject itself into every Python they run.
+            debugpy.configure(subProcess=False)
+            host, port = debugpy.listen(("127.0.0.1", 0))
+            _endpoint = f"tcp://{host}:{port}"
+        self._keep_leading_empty_lines()
+        return _endpoint
+
+    def stop(self) -> None:
+        _untraced()
+        shell = _shell()
+        if shell is None:
+            return
+        cleanups = shell.input_transformer_manager.cleanup_transforms
+        for index in sorted(self._removed_cleanups):
+            cleanups.insert(index, self._removed_cleanups.pop(index))
+
+    def _keep_leading_empty_lines(self) -> None:
+        # IPython drops a cell's leading empty lines before running it, which moves every line
+        # the front end set a breakpoint on (ipykernel keeps them too while debugging).
+        from IPython.core.inputtransformer2 import leading_empty_lines
+
+        shell = _shell()
+        cleanups = shell.input_transformer_manager.cleanup_transforms
+        if leading_empty_lines in cleanups:
+            index = cleanups.index(leading_empty_lines)
+            self._removed_cleanups[index] = cleanups.pop(index)
+
+    def attach_arguments(self, arguments: dict) -> dict:
+        _untraced()
+        host, _, port = (_endpoint or "tcp://127.0.0.1:0").removeprefix("tcp://").rpartition(":")
+        arguments = dict(arguments)
+        arguments["connect"] = {"host": host, "port": int(port)}
+        arguments["logToFile"] = False
+        arguments["rules"] = [{"module": name, "include": False} for name in _KERNEL_PACKAGES]
+        return arguments
+
+    # ---- variables, while no cell is paused --------------------------------------------------
+    def inspect_variables(self, message: dict) -> dict:
+        _untraced()
+        if self._explorer is not None:
+            self._explorer.untrack_all()
+        from xeus_python_shell.debugger import VariableExplorer
+
+        # A new explorer each time: untracking leaves the previous one unusable.
+        self._explorer = VariableExplorer()
+        self._explorer.track()
+        return _variables_response(message, self._explorer.get_children_variables())
+
+    def variables(self, message: dict) -> dict:
+        _untraced()
+        if self._explorer is None:
+            return _variables_response(message, [])
+        reference = message.get("arguments", {}).get("variablesReference")
+        return _variables_response(message, self._explorer.get_children_variables(reference))
+
+    def filter_variables(self, reply: dict) -> dict:
+        """A paused frame's variables, as debugpy gave them, without IPython's own names."""
+        body = reply.get("body") or {}
+        if "variables" in body:
+            body["variables"] = [v for v in body["variables"] if accept_variable(v["name"])]
+        return reply
+
+    def rich_inspect_variables(self, message: dict, evaluated: dict | None) -> dict:
+        """The variable's rich representation (its display formatter's bundle)."""
+        _untraced()
+        name = message.get("arguments", {}).get("variableName", "")
+        reply = {"type": "response", "seq": message.get("seq", 0),
+                 "request_seq": message.get("seq", 0), "command": message.get("command"),
+                 "success": True, "body": {"data": {}, "metadata": {}}}
+        if not name.isidentifier():
+            reply["success"] = name in ("special variables", "function variables")
+            return reply
+        data: dict = {}
+        metadata: dict = {}
+        if evaluated is not None:  # paused: formatted in the paused frame by debugpy
+            if evaluated.get("success"):
+                import ast
+
+                data, metadata = ast.literal_eval(evaluated["body"]["result"])
+        else:
+            result = _shell().user_expressions({name: name})[name]
+            if result.get("status") == "ok":
+                data, metadata = result.get("data", {}), result.get("metadata", {})
+        reply["body"] = {"data": data,
+                         "metadata": {k: v for k, v in metadata.items() if k in data}}
+        return reply
+
+
+def _variables_response(message: dict, variables: list[dict]) -> dict:
+    seq = message.get("seq", 0)
+    return {"type": "response", "seq": seq, "request_seq": seq, "success": True,
+            "command": message.get("command"),
+            "body": {"variables": [v for v in variables if accept_variable(v["name"])]}}
+
