@@ -130,6 +130,17 @@ namespace xparallel
             }
             end_client_thread();
             py::gil_scoped_acquire gil;
+            if (m_helper)
+            {
+                try
+                {
+                    py::module_::import("xparallel_kernel.debugger").attr("end")();
+                }
+                catch (py::error_already_set& error)
+                {
+                    std::clog << "xparallel: ending the debugger: " << error.what() << std::endl;
+                }
+            }
             m_helper = py::object();
         }
 
@@ -267,17 +278,25 @@ namespace xparallel
             return to_json(helper().attr("filter_variables")(from_json(reply)));
         }
 
+        // Without a DAP `continue`: debugpy answers one only once a thread really resumes, and a
+        // thread that the interrupt already took out of its pause never does, which would hold
+        // the control thread.
         void debugger::resume()
         {
-            if (!is_started() || get_stopped_threads().empty())
+            if (!is_started())
             {
                 return;
             }
-            const int thread_id = *get_stopped_threads().begin();
-            forward_message({{"type", "request"},
-                             {"seq", ++m_seq},
-                             {"command", "continue"},
-                             {"arguments", {{"threadId", thread_id}}}});
+            py::gil_scoped_acquire gil;
+            try
+            {
+                py::module_::import("xparallel_kernel.debugger").attr("release_paused_threads")();
+            }
+            catch (py::error_already_set& error)
+            {
+                std::clog << "xparallel: could not resume the paused threads: " << error.what()
+                          << std::endl;
+            }
         }
     } // namespace
 

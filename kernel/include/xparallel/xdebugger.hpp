@@ -34,8 +34,9 @@ namespace xparallel
     // debugger computes it (debugInfo's hashMethod, hashSeed, tmpFilePrefix, tmpFileSuffix).
     std::string cell_file_name(const std::string& code);
 
-    // Lets the threads paused at a breakpoint run on (a DAP `continue`), so that an interrupt or
-    // a shutdown reaches the cell. From the control thread; does nothing when none is paused.
+    // Lets the threads paused at a breakpoint run on, so that an interrupt or a shutdown reaches
+    // the cell (call it after signalling the cell). From the control thread; does nothing while
+    // the debugger is off.
     void resume_paused_threads();
 } // namespace xparallel
 

@@ -9,6 +9,7 @@ debugpy is imported on the first `initialize`, never when the kernel starts.
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from typing import Any
 
@@ -34,6 +35,54 @@ def _untraced() -> None:
     thread = threading.current_thread()
     thread.pydev_do_not_trace = True  # type: ignore[attr-defined]
     thread.is_pydev_daemon_thread = True  # type: ignore[attr-defined]
+
+
+def end() -> None:
+    """At kernel exit: debugpy's threads end now. One of them is not a daemon thread and would
+    otherwise hold Python's finalisation until it notices that no user thread is left."""
+    _untraced()
+    pydevd = sys.modules.get("pydevd")
+    debugger = pydevd.get_global_debugger() if pydevd is not None else None
+    if debugger is None:
+        return
+    # Without waiting for them (up to 2 x 0.5 s): the kernel is exiting.
+    debugger.dispose_and_kill_all_pydevd_threads(wait=False)
+    # debugpy's reader would wait for its adapter to close the connection first, and the
+    # non-daemon thread that waits for the reader holds Python's finalisation meanwhile.
+    import socket
+
+    for thread in list(getattr(debugger, "created_pydb_daemon_threads", ())):
+        sock = getattr(thread, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def release_paused_threads() -> None:
+    """Lets every thread debugpy holds paused run on, as a DAP `continue` would, without waiting
+    for debugpy's answer (it answers once a thread really resumes, and a thread that an interrupt
+    already took out of its pause never does): an interrupt or a shutdown must reach the cell."""
+    _untraced()
+    lifecycle = sys.modules.get("_pydevd_bundle.pydevd_thread_lifecycle")
+    if lifecycle is not None:
+        lifecycle.resume_threads("*")
+
+
+def settle_after_cell() -> None:
+    """After a cell, on the main thread: an interrupt that arrived while the cell was paused leaves
+    debugpy's state of this thread "paused" (KeyboardInterrupt left debugpy's wait); debugpy would
+    then pause the next cell at its first line, with no breakpoint there."""
+    lifecycle = sys.modules.get("_pydevd_bundle.pydevd_thread_lifecycle")
+    info = getattr(threading.current_thread(), "additional_info", None)
+    if lifecycle is None or info is None:
+        return
+    from _pydevd_bundle.pydevd_additional_thread_info import set_additional_thread_info
+    from _pydevd_bundle.pydevd_constants import STATE_SUSPEND
+
+    if info.pydev_state == STATE_SUSPEND and not info.is_in_wait_loop:
+        lifecycle.internal_run_thread(threading.current_thread(), set_additional_thread_info)
 
 
 def accept_variable(name: str) -> bool:

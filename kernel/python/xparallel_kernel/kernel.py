@@ -55,6 +55,10 @@ class Kernel:
                 result = shell.run_cell(code, store_history=store_history, silent=silent)
         finally:
             self.flush()
+            if "debugpy" in sys.modules:  # the debugger has been on in this kernel
+                from .debugger import settle_after_cell
+
+                settle_after_cell()
         payload = shell.payload_manager.read_payload()
         shell.payload_manager.clear_payload()
         if result.success:

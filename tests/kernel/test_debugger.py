@@ -1,0 +1,217 @@
+"""The JupyterLab debugger through the Jupyter debug protocol, driven over jupyter_client's control
+channel the way JupyterLab drives it, against the xparallel kernel and ipykernel alike."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+
+from debug_client import DebugClient
+from kernel_client import start, stop
+
+KERNELS = ["xparallel", "python3"]  # python3: ipykernel, the reference
+
+CELL = """\
+def double(v):
+    w = v * 2
+    return w
+a = 1
+b = double(a)
+c = b + 1
+print(c)
+"""
+
+# Per kernel, the shape of each reply of the session (keys and value types), for the comparison.
+SHAPES: dict[str, dict[str, Any]] = {}
+
+
+def shape(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return type(value).__name__
+
+
+@pytest.fixture(scope="module", params=KERNELS)
+def session(request):
+    km, kc = start(request.param)
+    yield request.param, DebugClient(kc)
+    stop(km, kc)
+
+
+def names(variables_reply: dict) -> dict[str, str]:
+    return {v["name"]: v["value"] for v in variables_reply["body"]["variables"]}
+
+
+def frame_variables(debug: DebugClient, frame_id: int) -> dict[str, str]:
+    scopes = debug.request("scopes", {"frameId": frame_id})
+    assert scopes["success"], scopes
+    locals_ = scopes["body"]["scopes"][0]
+    return names(debug.request("variables", {"variablesReference": locals_["variablesReference"]}))
+
+
+@pytest.mark.timeout(120)
+def test_a_whole_session_as_jupyterlab_drives_it(session):
+    name, debug = session
+    kc = debug.kc
+    info = kc.kernel_info(reply=True, timeout=30)["content"]
+    # ipykernel 7 says it in supported_features; JupyterLab 3 read `debugger`, which ours keeps.
+    assert "debugger" in info["supported_features"]
+    assert info.get("debugger", name == "python3") is True
+    shapes = SHAPES.setdefault(name, {})
+
+    body = debug.start()
+    shapes["debugInfo"] = shape(body)
+    assert body["isStarted"] is True and body["hashMethod"] == "Murmur2"
+    path, reply = debug.set_breakpoints(CELL, [5])
+    shapes["setBreakpoints"] = shape(reply["body"])
+    # The cell's file is named as JupyterLab computes it, and holds the cell.
+    assert path.startswith(body["tmpFilePrefix"]) and path.endswith(body["tmpFileSuffix"])
+    assert re.fullmatch(r"\d+", path[len(body["tmpFilePrefix"]):-len(body["tmpFileSuffix"])])
+    with open(path, encoding="utf-8") as dumped:
+        assert dumped.read() == CELL
+    assert reply["body"]["breakpoints"][0]["verified"] is True
+    done = debug.request("configurationDone")
+    assert done["success"], done
+
+    # The variables panel while no cell runs: the notebook's namespace.
+    debug.wait_reply(kc.execute("before = 41"))
+    inspected = debug.request("inspectVariables")
+    shapes["inspectVariables"] = shape(inspected["body"])
+    assert inspected["success"] and names(inspected)["before"] == "41"
+    assert "get_ipython" not in names(inspected) and "In" not in names(inspected)
+    rich = debug.request("richInspectVariables", {"variableName": "before"})
+    assert rich["success"] and rich["body"]["data"]["text/plain"] == "41"
+
+    # A cell stops at the breakpoint; the paused frame is the cell's, at its line.
+    seen = len(debug.events)
+    msg_id = kc.execute(CELL)
+    stopped = debug.wait_event("stopped", after=seen)
+    shapes["stopped"] = shape(stopped["body"])
+    assert stopped["body"]["reason"] == "breakpoint"
+    thread = stopped["body"]["threadId"]
+    info_paused = debug.request("debugInfo")["body"]
+    assert thread in info_paused["stoppedThreads"]
+    assert info_paused["breakpoints"] == [{"source": path, "breakpoints": [{"line": 5}]}]
+    trace = debug.request("stackTrace", {"threadId": thread})
+    shapes["stackTrace"] = shape(trace["body"])
+    top = trace["body"]["stackFrames"][0]
+    assert (top["source"]["path"], top["line"]) == (path, 5)
+    # The kernel's own frames (IPython, the kernel) are left out: the cell is the whole stack.
+    assert [f["source"]["path"] for f in trace["body"]["stackFrames"]] == [path]
+    scopes = debug.request("scopes", {"frameId": top["id"]})
+    shapes["scopes"] = shape(scopes["body"])
+    variables = debug.request("variables",
+                              {"variablesReference": scopes["body"]["scopes"][0]["variablesReference"]})
+    shapes["variables"] = shape(variables["body"])
+    assert names(variables)["a"] == "1" and "b" not in names(variables)
+    rich = debug.request("richInspectVariables", {"variableName": "a", "frameId": top["id"]})
+    assert rich["success"] and rich["body"]["data"]["text/plain"] == "1"
+
+    # Step into double(a), step over a line in it, out again, then let the cell finish.
+    for command, line in (("stepIn", 2), ("next", 3), ("stepOut", 5)):
+        seen = len(debug.events)
+        stepped = debug.request(command, {"threadId": thread})
+        assert stepped["success"], stepped
+        shapes[command] = shape(stepped)
+        assert debug.wait_event("stopped", after=seen)["body"]["reason"] == "step"
+        frames = debug.request("stackTrace", {"threadId": thread})["body"]["stackFrames"]
+        assert frames[0]["line"] == line, (command, frames)
+        if command == "next":
+            assert frame_variables(debug, frames[0]["id"]) == {"v": "1", "w": "2"}
+    seen = len(debug.events)
+    resumed = debug.request("continue", {"threadId": thread})
+    shapes["continue"] = shape(resumed["body"])
+    assert resumed["success"]
+    assert debug.wait_reply(msg_id)["content"]["status"] == "ok"
+    assert debug.stdout_of(msg_id) == "3\n"
+    debug.wait_event("continued", after=seen)
+    assert debug.request("debugInfo")["body"]["stoppedThreads"] == []
+
+    # Switching the debugger off: cells run through, and it can be switched on again.
+    assert debug.stop()["success"]
+    assert debug.request("debugInfo")["body"]["isStarted"] is False
+    reply = debug.wait_reply(kc.execute(CELL), timeout=30)
+    assert reply["content"]["status"] == "ok"
+    body = debug.start()
+    assert body["isStarted"] is True and body["breakpoints"] == []
+    assert debug.stop()["success"]
+
+
+def test_reply_shapes_match_ipykernel():
+    """The same session's replies have the same fields, of the same types, in both kernels."""
+    if set(SHAPES) != set(KERNELS):
+        pytest.skip("needs the session test to have run against both kernels")
+    ours, reference = SHAPES["xparallel"], SHAPES["python3"]
+    assert ours.keys() == reference.keys()
+    for command in reference:
+        # The debugger's own additions may differ (xparallel offers no copyToGlobals).
+        assert ours[command] == reference[command], command
+
+
+@pytest.fixture
+def paused_kernel():
+    """A kernel of its own (these tests end it), its debugger on, a breakpoint hit in a loop."""
+    km, kc = start("xparallel")
+    debug = DebugClient(kc)
+    code = "import time\nfor i in range(200):\n    time.sleep(0.01)\n"
+    debug.start()
+    debug.set_breakpoints(code, [3])
+    debug.request("configurationDone")
+    msg_id = kc.execute(code)
+    stopped = debug.wait_event("stopped")
+    yield km, kc, debug, msg_id, stopped["body"]["threadId"]
+    if km.is_alive():
+        stop(km, kc)
+    else:
+        kc.stop_channels()
+
+
+@pytest.mark.timeout(60)
+def test_an_interrupt_while_paused_ends_the_cell_and_the_kernel_goes_on(paused_kernel):
+    km, kc, debug, msg_id, thread = paused_kernel
+    started = time.monotonic()
+    assert debug.control("interrupt_request")["content"]["status"] == "ok"
+    reply = debug.wait_reply(msg_id, timeout=10)["content"]
+    assert time.monotonic() - started < 2
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+    assert debug.request("debugInfo")["body"]["stoppedThreads"] == []
+    # The debugger is still on: the next cell runs, and a breakpoint stops again.
+    assert debug.wait_reply(kc.execute("after = 1"))["content"]["status"] == "ok"
+    seen = len(debug.events)
+    msg_id = kc.execute("import time\nfor i in range(200):\n    time.sleep(0.01)\n")
+    thread = debug.wait_event("stopped", after=seen)["body"]["threadId"]
+    debug.request("setBreakpoints", {"breakpoints": [], "source": {
+        "path": debug.request("dumpCell", {"code": "import time\nfor i in range(200):\n"
+                                                  "    time.sleep(0.01)\n"})["body"]["sourcePath"]}})
+    debug.request("continue", {"threadId": thread})
+    assert debug.wait_reply(msg_id, timeout=30)["content"]["status"] == "ok"
+
+
+@pytest.mark.timeout(60)
+def test_a_shutdown_while_paused_exits_cleanly(paused_kernel):
+    km, kc, debug, msg_id, thread = paused_kernel
+    process = km.provisioner.process
+    started = time.monotonic()
+    debug.control("shutdown_request", {"restart": False})
+    while process.poll() is None and time.monotonic() - started < 10:
+        time.sleep(0.05)
+    assert process.poll() == 0
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.timeout(60)
+def test_a_restart_while_paused_gives_a_fresh_kernel(paused_kernel):
+    km, kc, debug, msg_id, thread = paused_kernel
+    process = km.provisioner.process
+    started = time.monotonic()
+    km.restart_kernel(now=False)
+    assert process.poll() == 0  # the old kernel ended by itself, not killed
+    assert time.monotonic() - started < 10
+    kc.wait_for_ready(timeout=30)
+    fresh = DebugClient(kc)
+    assert fresh.request("debugInfo")["body"]["isStarted"] is False
