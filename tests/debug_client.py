@@ -91,11 +91,12 @@ class DebugClient:
             if reply["parent_header"].get("msg_id") == msg_id:
                 return reply
 
-    def stdout_of(self, msg_id: str) -> str:
+    def stream_of(self, msg_id: str, name: str = "stdout") -> str:
+        """What the request `msg_id` printed on stdout or stderr (IOPub read until quiet)."""
         while self._drain_iopub(timeout=0.2):
             pass
         return "".join(m["content"]["text"] for m in self.iopub
-                       if m["msg_type"] == "stream" and m["content"]["name"] == "stdout"
+                       if m["msg_type"] == "stream" and m["content"]["name"] == name
                        and m["parent_header"].get("msg_id") == msg_id)
 
     # ---- JupyterLab's steps -----------------------------------------------------------------

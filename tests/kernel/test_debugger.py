@@ -12,6 +12,8 @@ import pytest
 from debug_client import DebugClient
 from kernel_client import start, stop
 
+# `kernel` (the suite's shared xparallel kernel) comes from conftest.py.
+
 KERNELS = ["xparallel", "python3"]  # python3: ipykernel, the reference
 
 CELL = """\
@@ -128,7 +130,7 @@ def test_a_whole_session_as_jupyterlab_drives_it(session):
     shapes["continue"] = shape(resumed["body"])
     assert resumed["success"]
     assert debug.wait_reply(msg_id)["content"]["status"] == "ok"
-    assert debug.stdout_of(msg_id) == "3\n"
+    assert debug.stream_of(msg_id) == "3\n"
     debug.wait_event("continued", after=seen)
     assert debug.request("debugInfo")["body"]["stoppedThreads"] == []
 
@@ -215,3 +217,88 @@ def test_a_restart_while_paused_gives_a_fresh_kernel(paused_kernel):
     kc.wait_for_ready(timeout=30)
     fresh = DebugClient(kc)
     assert fresh.request("debugInfo")["body"]["isStarted"] is False
+
+
+# ---- %%parallel cells ---------------------------------------------------------------------------
+PARALLEL_CELL = """\
+%%parallel -b {backend} -w 2 --quiet
+offset = 10
+def shift(x):
+    y = x + offset
+    return y
+shifted = [shift(x) for x in range(4)]
+"""
+SETUP_LINE, ITEM_LINE = 2, 4
+
+
+@pytest.fixture
+def debugged(kernel):
+    """The suite's shared xparallel kernel with its debugger on (off again afterwards)."""
+    km, kc = kernel
+    debug = DebugClient(kc)
+    debug.start()
+    yield kc, debug
+    debug.stop()
+
+
+def top_frame(debug: DebugClient, thread: int) -> dict:
+    return debug.request("stackTrace", {"threadId": thread})["body"]["stackFrames"][0]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("backend", ["serial", "threads"])
+def test_breakpoints_stop_in_a_parallel_cells_setup_and_items(debugged, backend):
+    kc, debug = debugged
+    code = PARALLEL_CELL.format(backend=backend)
+    path, reply = debug.set_breakpoints(code, [SETUP_LINE, ITEM_LINE])
+    assert all(b["verified"] for b in reply["body"]["breakpoints"])
+    debug.request("configurationDone")
+    seen = len(debug.events)
+    msg_id = kc.execute(code)
+
+    # The setup line, run in the notebook.
+    stopped = debug.wait_event("stopped", after=seen)
+    thread = stopped["body"]["threadId"]
+    frame = top_frame(debug, thread)
+    assert (frame["source"]["path"], frame["line"]) == (path, SETUP_LINE)
+
+    # An item, in the notebook's interpreter: on its main thread (serial) or a worker thread.
+    seen = len(debug.events)
+    debug.request("continue", {"threadId": thread})
+    stopped = debug.wait_event("stopped", after=seen)
+    thread = stopped["body"]["threadId"]
+    frame = top_frame(debug, thread)
+    assert (frame["source"]["path"], frame["line"]) == (path, ITEM_LINE)
+    assert frame["name"] == "shift"
+    assert frame_variables(debug, frame["id"])["x"] in {"0", "1", "2", "3"}
+
+    # Breakpoints off, and the cell runs to its end with the right results.
+    debug.request("setBreakpoints", {"breakpoints": [], "source": {"path": path}})
+    debug.request("continue", {"threadId": thread})
+    reply = debug.wait_reply(msg_id, timeout=60)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    check = debug.wait_reply(kc.execute("print(shifted)"))
+    assert check["content"]["status"] == "ok"
+    assert debug.stream_of(check["parent_header"]["msg_id"]) == "[10, 11, 12, 13]\n"
+
+
+@pytest.mark.timeout(120)
+def test_items_in_other_interpreters_are_out_of_reach_and_the_cell_says_so(debugged):
+    kc, debug = debugged
+    code = PARALLEL_CELL.format(backend="interpreters")
+    path, _ = debug.set_breakpoints(code, [SETUP_LINE, ITEM_LINE])
+    debug.request("configurationDone")
+    seen = len(debug.events)
+    msg_id = kc.execute(code)
+    stopped = debug.wait_event("stopped", after=seen)
+    thread = stopped["body"]["threadId"]
+    assert top_frame(debug, thread)["line"] == SETUP_LINE  # setup lines still stop
+    seen = len(debug.events)
+    debug.request("continue", {"threadId": thread})
+    reply = debug.wait_reply(msg_id, timeout=60)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    assert [e for e in debug.events[seen:] if e.get("event") == "stopped"] == []
+    stderr = debug.stream_of(msg_id, "stderr")
+    assert "the debugger stops in this cell's setup lines, not in its items" in stderr
+    assert "-b serial" in stderr and "%parallel_debug" in stderr
+    debug.request("setBreakpoints", {"breakpoints": [], "source": {"path": path}})
