@@ -3,11 +3,13 @@ channel the way JupyterLab drives it, against the xparallel kernel and ipykernel
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from typing import Any
 
 import pytest
+from jupyter_client.manager import KernelManager
 
 from debug_client import DebugClient
 from kernel_client import start, stop
@@ -54,6 +56,52 @@ def frame_variables(debug: DebugClient, frame_id: int) -> dict[str, str]:
     assert scopes["success"], scopes
     locals_ = scopes["body"]["scopes"][0]
     return names(debug.request("variables", {"variablesReference": locals_["variablesReference"]}))
+
+
+@pytest.mark.timeout(60)
+def test_kernel_info_announces_the_debugger_and_the_projects_documentation(kernel):
+    km, kc = kernel
+    reply = kc.kernel_info(reply=True, timeout=10)
+    info = reply["content"]
+    # One protocol version: the one the kernel's messages carry.
+    assert info["protocol_version"] == reply["header"]["version"]
+    assert info["debugger"] is True and info["supported_features"] == ["debugger"]
+    links = {link["text"]: link["url"] for link in info["help_links"]}
+    parallel = [url for text, url in links.items() if "%%parallel" in text]
+    assert parallel and "docs.python.org" not in parallel[0] and "readme" in parallel[0].lower()
+
+
+BLOCK_DEBUGPY = """\
+import sys
+
+
+class _NoDebugpy:
+    # As if debugpy were not installed.
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name.partition(".")[0] == "debugpy":
+            raise ModuleNotFoundError("No module named 'debugpy'", name=name)
+
+
+sys.meta_path.insert(0, _NoDebugpy)
+"""
+
+
+@pytest.mark.timeout(60)
+def test_without_debugpy_the_kernel_does_not_offer_the_debugger(tmp_path):
+    (tmp_path / "sitecustomize.py").write_text(BLOCK_DEBUGPY)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
+    km = KernelManager(kernel_name="xparallel")
+    km.start_kernel(env=env)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        info = kc.kernel_info(reply=True, timeout=10)["content"]
+        assert info["debugger"] is False and info["supported_features"] == []
+    finally:
+        stop(km, kc)
 
 
 @pytest.mark.timeout(120)
