@@ -77,6 +77,8 @@ namespace xparallel
             nl::json configuration_done_request(const nl::json& message);
             nl::json inspect_variables_request(const nl::json& message);
             nl::json rich_inspect_variables_request(const nl::json& message);
+            nl::json copy_to_globals_request(const nl::json& message);
+            nl::json modules_request(const nl::json& message);
 
             // The Python half (xparallel_kernel.debugger.Debugger), created on first use.
             py::object& helper();
@@ -100,7 +102,6 @@ namespace xparallel
               p_client(std::make_unique<debugpy_client>(context, config, user_name, session_id,
                                                         get_event_callback()))
         {
-            using namespace std::placeholders;
             register_request_handler(
                 "inspectVariables", [this](const nl::json& m)
                 { return inspect_variables_request(m); }, false);
@@ -108,7 +109,12 @@ namespace xparallel
                 "richInspectVariables", [this](const nl::json& m)
                 { return rich_inspect_variables_request(m); }, false);
             register_request_handler(
+                "modules", [this](const nl::json& m) { return modules_request(m); }, false);
+            register_request_handler(
                 "attach", [this](const nl::json& m) { return attach_request(m); }, true);
+            register_request_handler(
+                "copyToGlobals", [this](const nl::json& m) { return copy_to_globals_request(m); },
+                true);
             register_request_handler(
                 "configurationDone", [this](const nl::json& m)
                 { return configuration_done_request(m); }, true);
@@ -199,7 +205,7 @@ namespace xparallel
         xeus::xdebugger_info debugger::get_debugger_info() const
         {
             return xeus::xdebugger_info(xeus::get_tmp_hash_seed(), tmp_prefix(), tmp_suffix,
-                                        true, {"Python Exceptions"}, false);
+                                        true, {"Python Exceptions"}, true);
         }
 
         std::string debugger::get_cell_temporary_file(const std::string& code) const
@@ -264,6 +270,32 @@ namespace xparallel
             py::gil_scoped_acquire gil;
             return to_json(helper().attr("rich_inspect_variables")(from_json(message),
                                                                    from_json(evaluated)));
+        }
+
+        // "Copy to globals" in the variables panel: the paused frame's value assigned in the
+        // notebook's namespace, evaluated by debugpy in that frame.
+        nl::json debugger::copy_to_globals_request(const nl::json& message)
+        {
+            const nl::json& arguments = message.value("arguments", nl::json::object());
+            const std::string target = arguments.value("dstVariableName", "");
+            nl::json request = {{"type", "request"},
+                                {"seq", message.value("seq", 0)},
+                                {"command", "setExpression"},
+                                {"arguments",
+                                 {{"expression", "globals()[" + nl::json(target).dump() + "]"},
+                                  {"value", arguments.value("srcVariableName", "")},
+                                  {"frameId", arguments.value("srcFrameId", 0)}}}};
+            nl::json reply = forward_message(request);
+            reply["command"] = "copyToGlobals";
+            return reply;
+        }
+
+        // The kernel sources panel: the modules the kernel has loaded from Python files.
+        nl::json debugger::modules_request(const nl::json& message)
+        {
+            wait_for_python_kernel();
+            py::gil_scoped_acquire gil;
+            return to_json(helper().attr("modules")(from_json(message)));
         }
 
         nl::json debugger::variables_request_impl(const nl::json& message)

@@ -135,7 +135,15 @@ def test_a_whole_session_as_jupyterlab_drives_it(session):
     assert inspected["success"] and names(inspected)["before"] == "41"
     assert "get_ipython" not in names(inspected) and "In" not in names(inspected)
     rich = debug.request("richInspectVariables", {"variableName": "before"})
+    shapes["richInspectVariables"] = shape(rich["body"])
     assert rich["success"] and rich["body"]["data"]["text/plain"] == "41"
+    # The sources panel: the cell's file, and the modules the kernel has loaded.
+    source = debug.request("source", {"source": {"path": path}})
+    shapes["source"] = shape(source["body"])
+    assert source["success"] and source["body"]["content"] == CELL
+    modules = debug.request("modules", {})
+    shapes["modules"] = shape(modules["body"])
+    assert modules["body"]["totalModules"] > 0 and modules["body"]["modules"]
 
     # A cell stops at the breakpoint; the paused frame is the cell's, at its line.
     seen = len(debug.events)
@@ -161,6 +169,10 @@ def test_a_whole_session_as_jupyterlab_drives_it(session):
     assert names(variables)["a"] == "1" and "b" not in names(variables)
     rich = debug.request("richInspectVariables", {"variableName": "a", "frameId": top["id"]})
     assert rich["success"] and rich["body"]["data"]["text/plain"] == "1"
+    # "Copy to globals" in the variables panel's menu: the paused frame's value, in the notebook.
+    copied = debug.request("copyToGlobals", {"srcVariableName": "a", "dstVariableName": "copied_a",
+                                             "srcFrameId": top["id"]})
+    assert copied["success"], copied
 
     # Step into double(a), step over a line in it, out again, then let the cell finish.
     for command, line in (("stepIn", 2), ("next", 3), ("stepOut", 5)):
@@ -179,6 +191,8 @@ def test_a_whole_session_as_jupyterlab_drives_it(session):
     assert resumed["success"]
     assert debug.wait_reply(msg_id)["content"]["status"] == "ok"
     assert debug.stream_of(msg_id) == "3\n"
+    check = debug.wait_reply(kc.execute("print(copied_a)"))
+    assert debug.stream_of(check["parent_header"]["msg_id"]) == "1\n"
     debug.wait_event("continued", after=seen)
     assert debug.request("debugInfo")["body"]["stoppedThreads"] == []
 
@@ -350,3 +364,29 @@ def test_items_in_other_interpreters_are_out_of_reach_and_the_cell_says_so(debug
     assert "the debugger stops in this cell's setup lines, not in its items" in stderr
     assert "-b serial" in stderr and "%parallel_debug" in stderr
     debug.request("setBreakpoints", {"breakpoints": [], "source": {"path": path}})
+
+
+@pytest.mark.timeout(120)
+def test_an_interrupt_while_an_item_on_a_worker_thread_is_paused(debugged):
+    kc, debug = debugged
+    code = ("%%parallel -b threads -w 2 --quiet\n"
+            "import time\n"
+            "def slow(x):\n"
+            "    time.sleep(0.05)\n"
+            "    return x\n"
+            "r = [slow(x) for x in range(200)]\n")
+    path, _ = debug.set_breakpoints(code, [4])
+    debug.request("configurationDone")
+    seen = len(debug.events)
+    msg_id = kc.execute(code)
+    thread = debug.wait_event("stopped", after=seen)["body"]["threadId"]
+    assert top_frame(debug, thread)["name"] == "slow"
+    started = time.monotonic()
+    assert debug.control("interrupt_request")["content"]["status"] == "ok"
+    reply = debug.wait_reply(msg_id, timeout=10)["content"]
+    assert time.monotonic() - started < 2
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+    debug.request("setBreakpoints", {"breakpoints": [], "source": {"path": path}})
+    # The pool and the kernel go on: the same cell runs to its end.
+    reply = debug.wait_reply(kc.execute(code.replace("range(200)", "range(4)")), timeout=30)
+    assert reply["content"]["status"] == "ok", reply["content"]

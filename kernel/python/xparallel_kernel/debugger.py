@@ -164,6 +164,23 @@ class Debugger:
         reference = message.get("arguments", {}).get("variablesReference")
         return _variables_response(message, self._explorer.get_children_variables(reference))
 
+    def modules(self, message: dict) -> dict:
+        """The modules loaded from Python files (the kernel sources panel), paged as asked."""
+        _untraced()
+        loaded = list(sys.modules.values())
+        arguments = message.get("arguments") or {}
+        start = arguments.get("startModule", 0)
+        count = arguments.get("moduleCount") or len(loaded)
+        found = []
+        for index, module in enumerate(loaded[start:start + count], start):
+            origin = getattr(getattr(module, "__spec__", None), "origin", None)
+            if isinstance(origin, str) and origin.endswith(".py"):
+                found.append({"id": index, "name": module.__name__, "path": origin})
+        seq = message.get("seq", 0)
+        return {"type": "response", "seq": seq, "request_seq": seq, "success": True,
+                "command": message.get("command"),
+                "body": {"modules": found, "totalModules": len(loaded)}}
+
     def filter_variables(self, reply: dict) -> dict:
         """A paused frame's variables, as debugpy gave them, without IPython's own names."""
         body = reply.get("body") or {}
