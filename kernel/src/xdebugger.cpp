@@ -103,11 +103,11 @@ namespace xparallel
                                                         get_event_callback()))
         {
             register_request_handler(
-                "inspectVariables", [this](const nl::json& m)
-                { return inspect_variables_request(m); }, false);
+                "inspectVariables",
+                [this](const nl::json& m) { return inspect_variables_request(m); }, false);
             register_request_handler(
-                "richInspectVariables", [this](const nl::json& m)
-                { return rich_inspect_variables_request(m); }, false);
+                "richInspectVariables",
+                [this](const nl::json& m) { return rich_inspect_variables_request(m); }, false);
             register_request_handler(
                 "modules", [this](const nl::json& m) { return modules_request(m); }, false);
             register_request_handler(
@@ -116,22 +116,23 @@ namespace xparallel
                 "copyToGlobals", [this](const nl::json& m) { return copy_to_globals_request(m); },
                 true);
             register_request_handler(
-                "configurationDone", [this](const nl::json& m)
-                { return configuration_done_request(m); }, true);
+                "configurationDone",
+                [this](const nl::json& m) { return configuration_done_request(m); }, true);
             the_debugger.store(this);
         }
 
-        // At kernel exit, with the front end still attached: debugpy is told the session ends, which
-        // lets paused threads go and ends the client's thread.
+        // At kernel exit, with the front end still attached: debugpy is told the session ends,
+        // which lets paused threads go and ends the client's thread.
         debugger::~debugger()
         {
             the_debugger.store(nullptr);
             if (is_started())
             {
-                forward_message({{"type", "request"},
-                                 {"seq", ++m_seq},
-                                 {"command", "disconnect"},
-                                 {"arguments", {{"restart", false}, {"terminateDebuggee", false}}}});
+                forward_message(
+                    {{"type", "request"},
+                     {"seq", ++m_seq},
+                     {"command", "disconnect"},
+                     {"arguments", {{"restart", false}, {"terminateDebuggee", false}}}});
                 stop();
             }
             end_client_thread();
@@ -204,8 +205,8 @@ namespace xparallel
 
         xeus::xdebugger_info debugger::get_debugger_info() const
         {
-            return xeus::xdebugger_info(xeus::get_tmp_hash_seed(), tmp_prefix(), tmp_suffix,
-                                        true, {"Python Exceptions"}, true);
+            return xeus::xdebugger_info(xeus::get_tmp_hash_seed(), tmp_prefix(), tmp_suffix, true,
+                                        {"Python Exceptions"}, true);
         }
 
         std::string debugger::get_cell_temporary_file(const std::string& code) const
@@ -268,8 +269,8 @@ namespace xparallel
                        {"context", "clipboard"}}}});
             }
             py::gil_scoped_acquire gil;
-            return to_json(helper().attr("rich_inspect_variables")(from_json(message),
-                                                                   from_json(evaluated)));
+            return to_json(
+                helper().attr("rich_inspect_variables")(from_json(message), from_json(evaluated)));
         }
 
         // "Copy to globals" in the variables panel: the paused frame's value assigned in the

@@ -159,8 +159,8 @@ namespace xparallel
         const std::string version = python_version();
         const bool debugger = debugger_available();
         nl::json reply = xeus::create_info_reply(
-            "xparallel", XPARALLEL_VERSION, "python", version, "text/x-python", ".py",
-            "ipython3", nl::json{{"name", "ipython"}, {"version", 3}}, "python",
+            "xparallel", XPARALLEL_VERSION, "python", version, "text/x-python", ".py", "ipython3",
+            nl::json{{"name", "ipython"}, {"version", 3}}, "python",
             "xparallel " XPARALLEL_VERSION ": Python " + version +
                 " on xeus, with %%parallel on own-GIL sub-interpreters",
             nl::json::array({{{"text", "xparallel: %%parallel"}, {"url", documentation_url}},
