@@ -257,6 +257,32 @@ def test_an_interrupt_while_paused_ends_the_cell_and_the_kernel_goes_on(paused_k
 
 
 @pytest.mark.timeout(60)
+def test_an_interrupt_by_signal_while_paused_ends_the_cell():
+    """The kernelspec's other interrupt mode: the front end's manager sends SIGINT itself."""
+    km, kc = start("xparallel", interrupt_mode="signal")
+    try:
+        debug = DebugClient(kc)
+        debug.start()
+        code = "import time\nfor i in range(200):\n    time.sleep(0.01)\n"
+        path, _ = debug.set_breakpoints(code, [3])
+        debug.request("configurationDone")
+        msg_id = kc.execute(code)
+        debug.wait_event("stopped")
+        started = time.monotonic()
+        km.interrupt_kernel()
+        reply = debug.wait_reply(msg_id, timeout=10)["content"]
+        assert time.monotonic() - started < 2
+        assert reply["ename"] == "KeyboardInterrupt"
+        debug.request("setBreakpoints", {"breakpoints": [], "source": {"path": path}})
+        # Nothing stays paused: the next cell runs through.
+        reply = debug.wait_reply(kc.execute("print('next')"), timeout=10)
+        assert reply["content"]["status"] == "ok"
+        assert debug.request("debugInfo")["body"]["stoppedThreads"] == []
+    finally:
+        stop(km, kc)
+
+
+@pytest.mark.timeout(60)
 def test_a_shutdown_while_paused_exits_cleanly(paused_kernel):
     km, kc, debug, msg_id, thread = paused_kernel
     process = km.provisioner.process

@@ -65,24 +65,47 @@ def release_paused_threads() -> None:
     for debugpy's answer (it answers once a thread really resumes, and a thread that an interrupt
     already took out of its pause never does): an interrupt or a shutdown must reach the cell."""
     _untraced()
+    _resume_all()
+
+
+def _resume_all() -> None:
     lifecycle = sys.modules.get("_pydevd_bundle.pydevd_thread_lifecycle")
     if lifecycle is not None:
         lifecycle.resume_threads("*")
 
 
+def _interrupt_paused(signum: int, frame: Any) -> None:
+    """SIGINT while the debugger is on: the threads debugpy holds paused are let go first, so
+    that the KeyboardInterrupt that takes the main thread out of its pause leaves debugpy's state
+    "running" (debugpy would otherwise count it as paused while it handles the interrupt, and
+    pause it again at its next function), and the other paused threads run on to their end."""
+    _resume_all()  # on the main thread, which debugpy must keep tracing: not marked untraced
+    raise KeyboardInterrupt
+
+
+def before_cell() -> None:
+    """Before a cell, on the main thread, once the debugger has been on: interrupts by signal
+    (the kernelspec's other interrupt mode) go through `_interrupt_paused`. Only Python's own
+    handler is replaced: a handler a user installed stays."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupt_paused)
+
+
 def settle_after_cell() -> None:
-    """After a cell, on the main thread: an interrupt that arrived while the cell was paused leaves
-    debugpy's state of this thread "paused" (KeyboardInterrupt left debugpy's wait); debugpy would
-    then pause the next cell at its first line, with no breakpoint there."""
+    """After a cell, on the main thread: an interrupt that arrived while the cell was paused (by
+    signal, the kernel's interrupt_request already let it go) took it out of debugpy's wait with
+    KeyboardInterrupt, and debugpy still counts this thread, and the others it paused with it, as
+    paused: it would pause the next cell at its first line, and the other threads stay paused."""
     lifecycle = sys.modules.get("_pydevd_bundle.pydevd_thread_lifecycle")
     info = getattr(threading.current_thread(), "additional_info", None)
     if lifecycle is None or info is None:
         return
-    from _pydevd_bundle.pydevd_additional_thread_info import set_additional_thread_info
     from _pydevd_bundle.pydevd_constants import STATE_SUSPEND
 
     if info.pydev_state == STATE_SUSPEND and not info.is_in_wait_loop:
-        lifecycle.internal_run_thread(threading.current_thread(), set_additional_thread_info)
+        lifecycle.resume_threads("*")
 
 
 def accept_variable(name: str) -> bool:
