@@ -1,9 +1,11 @@
 """The Python half of the kernel's debugger (kernel/src/xdebugger.cpp): starts debugpy inside the
-kernel, and answers what the front end asks about the notebook's variables while no cell is paused.
+kernel, answers what the front end asks about the notebook's variables while no cell is paused, and
+keeps interrupts and shutdown working while a cell is paused.
 
-Everything here runs on the kernel's control thread, which must never be paused by debugpy: it is
-marked as one of debugpy's own threads each time it enters (a new thread state may stand for it).
-debugpy is imported on the first `initialize`, never when the kernel starts.
+Requests run on the kernel's control thread, which debugpy must never pause: it is marked as one
+of debugpy's own threads each time it enters (a new thread state may stand for it). The functions
+for the main thread (before_cell, settle_after_cell, end) say so. debugpy is imported on the first
+`initialize`, never when the kernel starts.
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ def _untraced() -> None:
 
 def end() -> None:
     """At kernel exit: debugpy's threads end now. One of them is not a daemon thread and would
-    otherwise hold Python's finalisation until it notices that no user thread is left."""
-    _untraced()
+    otherwise hold Python's finalisation until it notices that no user thread is left. On the main
+    thread, as the kernel ends."""
     pydevd = sys.modules.get("pydevd")
     debugger = pydevd.get_global_debugger() if pydevd is not None else None
     if debugger is None:
@@ -94,10 +96,10 @@ def before_cell() -> None:
 
 
 def settle_after_cell() -> None:
-    """After a cell, on the main thread: an interrupt that arrived while the cell was paused (by
-    signal, the kernel's interrupt_request already let it go) took it out of debugpy's wait with
-    KeyboardInterrupt, and debugpy still counts this thread, and the others it paused with it, as
-    paused: it would pause the next cell at its first line, and the other threads stay paused."""
+    """After a cell, on the main thread: should an interrupt have taken the cell out of debugpy's
+    pause without letting debugpy know (a user's own SIGINT handler, say), debugpy would still
+    count this thread, and the others it paused with it, as paused: it would pause the next cell
+    at its first line, and the other threads would stay paused."""
     lifecycle = sys.modules.get("_pydevd_bundle.pydevd_thread_lifecycle")
     info = getattr(threading.current_thread(), "additional_info", None)
     if lifecycle is None or info is None:
