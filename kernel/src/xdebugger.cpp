@@ -1,6 +1,7 @@
 #include "xparallel/xdebugger.hpp"
 
 #include <atomic>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 #include <utility>
@@ -149,6 +150,9 @@ namespace xparallel
                 }
             }
             m_helper = py::object();
+            // The cells dumped for this kernel's debugger (ipykernel leaves its own behind).
+            std::error_code ignored;
+            std::filesystem::remove_all(tmp_prefix(), ignored);
         }
 
         py::object& debugger::helper()

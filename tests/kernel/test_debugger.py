@@ -286,12 +286,15 @@ def test_an_interrupt_by_signal_while_paused_ends_the_cell():
 def test_a_shutdown_while_paused_exits_cleanly(paused_kernel):
     km, kc, debug, msg_id, thread = paused_kernel
     process = km.provisioner.process
+    cells = debug.request("debugInfo")["body"]["tmpFilePrefix"]
+    assert os.path.isdir(cells)
     started = time.monotonic()
     debug.control("shutdown_request", {"restart": False})
     while process.poll() is None and time.monotonic() - started < 10:
         time.sleep(0.05)
     assert process.poll() == 0
     assert time.monotonic() - started < 5
+    assert not os.path.exists(cells)  # the cells it dumped go with it
 
 
 @pytest.mark.timeout(60)
