@@ -196,6 +196,18 @@ def test_a_whole_session_as_jupyterlab_drives_it(session):
     debug.wait_event("continued", after=seen)
     assert debug.request("debugInfo")["body"]["stoppedThreads"] == []
 
+    # Pausing where an exception is raised (the exceptions button of the breakpoints panel).
+    assert debug.request("setExceptionBreakpoints", {"filters": ["raised"]})["success"]
+    seen = len(debug.events)
+    msg_id = kc.execute("def fails():\n    return 1 / 0\nfails()\n")
+    stopped = debug.wait_event("stopped", after=seen)["body"]
+    assert (stopped["reason"], stopped["text"]) == ("exception", "ZeroDivisionError")
+    frames = debug.request("stackTrace", {"threadId": stopped["threadId"]})["body"]["stackFrames"]
+    assert [(f["name"], f["line"]) for f in frames] == [("fails", 2), ("<module>", 3)]
+    debug.request("setExceptionBreakpoints", {"filters": []})
+    debug.request("continue", {"threadId": stopped["threadId"]})
+    assert debug.wait_reply(msg_id)["content"]["ename"] == "ZeroDivisionError"
+
     # Switching the debugger off: cells run through, and it can be switched on again.
     assert debug.stop()["success"]
     assert debug.request("debugInfo")["body"]["isStarted"] is False
