@@ -91,6 +91,18 @@ class DebugClient:
             if reply["parent_header"].get("msg_id") == msg_id:
                 return reply
 
+    def run(self, code: str, timeout: float = 30) -> dict:
+        """Runs a cell to its reply. Right after a cell that failed (an interrupted one), the
+        kernel aborts requests that arrive within a short window (stop_on_error): such a cell is
+        sent again, as kernel_client.execute does."""
+        for _ in range(3):
+            reply = self.wait_reply(self.kc.execute(code), timeout=timeout)
+            content = reply["content"]
+            if not (content["status"] in ("error", "aborted") and "ename" not in content):
+                return reply
+            time.sleep(0.2)
+        raise AssertionError(f"the kernel kept aborting {code!r}")
+
     def stream_of(self, msg_id: str, name: str = "stdout") -> str:
         """What the request `msg_id` printed on stdout or stderr (IOPub read until quiet)."""
         while self._drain_iopub(timeout=0.2):

@@ -211,8 +211,7 @@ def test_a_whole_session_as_jupyterlab_drives_it(session):
     # Switching the debugger off: cells run through, and it can be switched on again.
     assert debug.stop()["success"]
     assert debug.request("debugInfo")["body"]["isStarted"] is False
-    reply = debug.wait_reply(kc.execute(CELL), timeout=30)
-    assert reply["content"]["status"] == "ok"
+    assert debug.run(CELL)["content"]["status"] == "ok"
     body = debug.start()
     assert body["isStarted"] is True and body["breakpoints"] == []
     assert debug.stop()["success"]
@@ -257,7 +256,7 @@ def test_an_interrupt_while_paused_ends_the_cell_and_the_kernel_goes_on(paused_k
     assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
     assert debug.request("debugInfo")["body"]["stoppedThreads"] == []
     # The debugger is still on: the next cell runs, and a breakpoint stops again.
-    assert debug.wait_reply(kc.execute("after = 1"))["content"]["status"] == "ok"
+    assert debug.run("after = 1")["content"]["status"] == "ok"
     seen = len(debug.events)
     msg_id = kc.execute("import time\nfor i in range(200):\n    time.sleep(0.01)\n")
     thread = debug.wait_event("stopped", after=seen)["body"]["threadId"]
@@ -287,8 +286,8 @@ def test_an_interrupt_by_signal_while_paused_ends_the_cell():
         assert reply["ename"] == "KeyboardInterrupt"
         debug.request("setBreakpoints", {"breakpoints": [], "source": {"path": path}})
         # Nothing stays paused: the next cell runs through.
-        reply = debug.wait_reply(kc.execute("print('next')"), timeout=10)
-        assert reply["content"]["status"] == "ok"
+        reply = debug.run("print('next')", timeout=10)
+        assert reply["content"]["status"] == "ok", (reply["content"], debug.events[-6:])
         assert debug.request("debugInfo")["body"]["stoppedThreads"] == []
     finally:
         stop(km, kc)
@@ -429,5 +428,5 @@ def test_an_interrupt_while_an_item_on_a_worker_thread_is_paused(debugged):
     assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
     debug.request("setBreakpoints", {"breakpoints": [], "source": {"path": path}})
     # The pool and the kernel go on: the same cell runs to its end.
-    reply = debug.wait_reply(kc.execute(code.replace("range(200)", "range(4)")), timeout=30)
+    reply = debug.run(code.replace("range(200)", "range(4)"))
     assert reply["content"]["status"] == "ok", reply["content"]
