@@ -173,9 +173,10 @@ namespace xparallel
         return reply;
     }
 
-    // Runs on the control thread, possibly while a cell runs: no Python here. Interrupting the
-    // cell lets the main thread return to its loop, where xeus's stop request ends it.
-    // A cell paused at a breakpoint is let go, so that the interrupt reaches it.
+    // Runs on the control thread, possibly while a cell runs: no Python here (but for letting a
+    // cell paused at a breakpoint go, while the debugger is on, so that the interrupt reaches
+    // it; the watchdog is armed first). Interrupting the cell lets the main thread return to its
+    // loop, where xeus's stop request ends it.
     nl::json interpreter::shutdown_request_impl(bool restart)
     {
         arm_exit_watchdog();
