@@ -5,6 +5,7 @@
 #include <iostream>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include <pybind11/pybind11.h>
 #include <xeus-zmq/xdap_tcp_client.hpp>
@@ -83,6 +84,11 @@ namespace xparallel
 
             // The Python half (xparallel_kernel.debugger.Debugger), created on first use.
             py::object& helper();
+            // Calls a method of the Python half for `message` (with the GIL). A Python error (the
+            // notebook's namespace changing under a running cell, say) becomes a failed DAP
+            // response: an exception must not leave a control request.
+            nl::json call_helper(const char* method, const nl::json& message,
+                                 const std::vector<nl::json>& arguments);
             void end_client_thread();
 
             std::unique_ptr<debugpy_client> p_client;
@@ -164,6 +170,28 @@ namespace xparallel
             return m_helper;
         }
 
+        nl::json debugger::call_helper(const char* method, const nl::json& message,
+                                       const std::vector<nl::json>& arguments)
+        {
+            py::gil_scoped_acquire gil;
+            try
+            {
+                py::tuple args(arguments.size());
+                for (std::size_t i = 0; i < arguments.size(); ++i)
+                {
+                    args[i] = from_json(arguments[i]);
+                }
+                return to_json(helper().attr(method)(*args));
+            }
+            catch (py::error_already_set& error)
+            {
+                nl::json reply = response(message, false);
+                reply["message"] = error.what();
+                reply["body"] = nl::json::object();
+                return reply;
+            }
+        }
+
         void debugger::end_client_thread()
         {
             if (m_client_thread.joinable())
@@ -200,10 +228,9 @@ namespace xparallel
         void debugger::stop()
         {
             unbind_sockets(header_end_point, controller_end_point);
-            py::gil_scoped_acquire gil;
             if (m_helper)
             {
-                m_helper.attr("stop")();
+                call_helper("stop", nl::json::object(), {});
             }
         }
 
@@ -223,11 +250,11 @@ namespace xparallel
         // of the call stack, as ipykernel does with its modules.
         nl::json debugger::attach_request(const nl::json& message)
         {
-            nl::json arguments;
+            nl::json arguments = call_helper("attach_arguments", message,
+                                             {message.value("arguments", nl::json::object())});
+            if (arguments.contains("success")) // a failed response
             {
-                py::gil_scoped_acquire gil;
-                arguments = to_json(helper().attr("attach_arguments")(
-                    from_json(message.value("arguments", nl::json::object()))));
+                return arguments;
             }
             nl::json request = message;
             request["arguments"] = std::move(arguments);
@@ -244,8 +271,7 @@ namespace xparallel
         nl::json debugger::inspect_variables_request(const nl::json& message)
         {
             wait_for_python_kernel();
-            py::gil_scoped_acquire gil;
-            return to_json(helper().attr("inspect_variables")(from_json(message)));
+            return call_helper("inspect_variables", message, {message});
         }
 
         // Paused: the value is formatted in the paused frame (a DAP evaluate there); otherwise in
@@ -259,7 +285,7 @@ namespace xparallel
             bool identifier = false;
             {
                 py::gil_scoped_acquire gil;
-                identifier = py::str(name).attr("isidentifier")().cast<bool>();
+                identifier = PyUnicode_IsIdentifier(py::str(name).ptr()) == 1;
             }
             if (identifier && !get_stopped_threads().empty() && arguments.contains("frameId"))
             {
@@ -272,9 +298,7 @@ namespace xparallel
                        {"frameId", arguments["frameId"]},
                        {"context", "clipboard"}}}});
             }
-            py::gil_scoped_acquire gil;
-            return to_json(
-                helper().attr("rich_inspect_variables")(from_json(message), from_json(evaluated)));
+            return call_helper("rich_inspect_variables", message, {message, evaluated});
         }
 
         // "Copy to globals" in the variables panel: the paused frame's value assigned in the
@@ -299,20 +323,17 @@ namespace xparallel
         nl::json debugger::modules_request(const nl::json& message)
         {
             wait_for_python_kernel();
-            py::gil_scoped_acquire gil;
-            return to_json(helper().attr("modules")(from_json(message)));
+            return call_helper("modules", message, {message});
         }
 
         nl::json debugger::variables_request_impl(const nl::json& message)
         {
             if (get_stopped_threads().empty())
             {
-                py::gil_scoped_acquire gil;
-                return to_json(helper().attr("variables")(from_json(message)));
+                return call_helper("variables", message, {message});
             }
-            nl::json reply = xdebugger_base::variables_request_impl(message);
-            py::gil_scoped_acquire gil;
-            return to_json(helper().attr("filter_variables")(from_json(reply)));
+            return call_helper("filter_variables", message,
+                               {xdebugger_base::variables_request_impl(message)});
         }
 
         // Without a DAP `continue`: debugpy answers one only once a thread really resumes, and a
