@@ -385,9 +385,10 @@ def test_breakpoints_stop_in_a_parallel_cells_setup_and_items(debugged, backend)
 
 
 @pytest.mark.timeout(120)
-def test_items_in_other_interpreters_are_out_of_reach_and_the_cell_says_so(debugged):
+@pytest.mark.parametrize("backend", ["interpreters", "processes"])
+def test_items_in_other_interpreters_are_out_of_reach_and_the_cell_says_so(debugged, backend):
     kc, debug = debugged
-    code = PARALLEL_CELL.format(backend="interpreters")
+    code = PARALLEL_CELL.format(backend=backend)
     path, _ = debug.set_breakpoints(code, [SETUP_LINE, ITEM_LINE])
     debug.request("configurationDone")
     seen = len(debug.events)
@@ -404,6 +405,8 @@ def test_items_in_other_interpreters_are_out_of_reach_and_the_cell_says_so(debug
     assert "the debugger stops in this cell's setup lines, not in its items" in stderr
     assert "-b serial" in stderr and "%parallel_debug" in stderr
     debug.request("setBreakpoints", {"breakpoints": [], "source": {"path": path}})
+    check = debug.wait_reply(kc.execute("print(shifted)"))  # and the items ran right
+    assert debug.stream_of(check["parent_header"]["msg_id"]) == "[10, 11, 12, 13]\n"
 
 
 @pytest.mark.timeout(120)
