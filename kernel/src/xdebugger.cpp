@@ -66,7 +66,7 @@ namespace xparallel
                      const std::string& user_name, const std::string& session_id);
             ~debugger() override;
 
-            void resume();
+            void resume(bool ending);
 
         private:
             bool start() override;
@@ -339,11 +339,17 @@ namespace xparallel
         // Without a DAP `continue`: debugpy answers one only once a thread really resumes, and a
         // thread that the interrupt already took out of its pause never does, which would hold
         // the control thread.
-        void debugger::resume()
+        void debugger::resume(bool ending)
         {
             if (!is_started())
             {
                 return;
+            }
+            if (ending)
+            {
+                // The front end has no use for the dumped cells any more.
+                std::error_code ignored;
+                std::filesystem::remove_all(tmp_prefix(), ignored);
             }
             py::gil_scoped_acquire gil;
             try
@@ -392,11 +398,11 @@ namespace xparallel
         return xeus::get_cell_tmp_file(tmp_prefix(), code, tmp_suffix);
     }
 
-    void resume_paused_threads()
+    void resume_paused_threads(bool ending)
     {
         if (debugger* active = the_debugger.load())
         {
-            active->resume();
+            active->resume(ending);
         }
     }
 } // namespace xparallel

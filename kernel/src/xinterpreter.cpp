@@ -181,7 +181,7 @@ namespace xparallel
     {
         arm_exit_watchdog();
         interrupt_running_cell();
-        resume_paused_threads();
+        resume_paused_threads(true);
         return xeus::create_shutdown_reply(restart);
     }
 

@@ -36,8 +36,9 @@ namespace xparallel
 
     // Lets the threads paused at a breakpoint run on, so that an interrupt or a shutdown reaches
     // the cell (call it after signalling the cell). From the control thread; does nothing while
-    // the debugger is off.
-    void resume_paused_threads();
+    // the debugger is off. `ending`: for a shutdown (the cells dumped for the front end are
+    // removed then, in case the kernel's end is cut short).
+    void resume_paused_threads(bool ending = false);
 } // namespace xparallel
 
 #endif
