@@ -8,6 +8,7 @@
 #include <xeus/xkernel_configuration.hpp>
 
 #include "xparallel/xbridges.hpp"
+#include "xparallel/xdebugger.hpp"
 #include "xparallel/xhistory.hpp"
 #include "xparallel/xinterpreter.hpp"
 #include "xparallel/xlifetime.hpp"
@@ -46,7 +47,7 @@ int main(int argc, char* argv[])
     // interrupt and shutdown requests are seen while a cell runs.
     xeus::xkernel kernel(config, xeus::get_user_name(), xeus::make_zmq_context(),
                          std::make_unique<xparallel::interpreter>(), xparallel::make_server,
-                         xparallel::make_history_manager());
+                         xparallel::make_history_manager(), nullptr, xparallel::make_debugger);
     xparallel::watch_parent_process();
     kernel.start();
     xparallel::close_output();

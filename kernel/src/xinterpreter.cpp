@@ -5,6 +5,7 @@
 
 #include <xeus/xhelper.hpp>
 
+#include "xparallel/xdebugger.hpp"
 #include "xparallel/xjson_bridge.hpp"
 #include "xparallel/xlifetime.hpp"
 #include "xparallel/xoutput.hpp"
@@ -12,6 +13,9 @@
 
 #ifndef XPARALLEL_VERSION
 #define XPARALLEL_VERSION "dev"
+#endif
+#ifndef XPARALLEL_HOMEPAGE
+#define XPARALLEL_HOMEPAGE "https://github.com/xparallel/xparallel"
 #endif
 
 namespace xparallel
@@ -28,6 +32,16 @@ namespace xparallel
             const std::string full = Py_GetVersion();
             return full.substr(0, full.find(' '));
         }
+
+        // "3.14", for the Python documentation's address.
+        std::string python_minor_version()
+        {
+            return std::to_string(PY_MAJOR_VERSION) + "." + std::to_string(PY_MINOR_VERSION);
+        }
+
+        // The project's own documentation: its README (the %%parallel options, the backends, the
+        // debugger's reach).
+        constexpr const char* documentation_url = XPARALLEL_HOMEPAGE "#readme";
     } // namespace
 
     void wait_for_python_kernel()
@@ -137,42 +151,45 @@ namespace xparallel
     // front ends take this reply as "ready", and jupyter console's start-up history request,
     // sent right after it, gives up after a second; answered earlier, that reply arrived late
     // and was taken for the answer to its next request.
+    // xeus adds the protocol version it speaks. The debugger is announced as ipykernel 7 does
+    // (`debugger` and the "debugger" feature), only where debugpy can be imported.
     nl::json interpreter::kernel_info_request_impl()
     {
         wait_for_python_kernel();
         const std::string version = python_version();
-        return {{"status", "ok"},
-                {"protocol_version", "5.3"},
-                {"implementation", "xparallel"},
-                {"implementation_version", XPARALLEL_VERSION},
-                {"language_info",
-                 {{"name", "python"},
-                  {"version", version},
-                  {"mimetype", "text/x-python"},
-                  {"file_extension", ".py"},
-                  {"pygments_lexer", "ipython3"},
-                  {"codemirror_mode", {{"name", "ipython"}, {"version", 3}}},
-                  {"nbconvert_exporter", "python"}}},
-                {"banner", "xparallel " XPARALLEL_VERSION ": Python " + version +
-                               " on xeus, with %%parallel on own-GIL sub-interpreters"},
-                {"help_links", nl::json::array({{{"text", "xparallel: %%parallel?"},
-                                                 {"url", "https://docs.python.org/3/"}}})},
-                {"debugger", false}};
+        const bool debugger = debugger_available();
+        nl::json reply = xeus::create_info_reply(
+            "xparallel", XPARALLEL_VERSION, "python", version, "text/x-python", ".py", "ipython3",
+            nl::json{{"name", "ipython"}, {"version", 3}}, "python",
+            "xparallel " XPARALLEL_VERSION ": Python " + version +
+                " on xeus, with %%parallel on own-GIL sub-interpreters",
+            nl::json::array({{{"text", "xparallel: %%parallel"}, {"url", documentation_url}},
+                             {{"text", "Python Reference"},
+                              {"url", "https://docs.python.org/" + python_minor_version()}},
+                             {{"text", "IPython Reference"},
+                              {"url", "https://ipython.readthedocs.io/en/stable/"}}}),
+            debugger ? std::vector<std::string>{"debugger"} : std::vector<std::string>{});
+        reply["debugger"] = debugger;
+        return reply;
     }
 
-    // Runs on the control thread, possibly while a cell runs: no Python here. Interrupting the
-    // cell lets the main thread return to its loop, where xeus's stop request ends it.
+    // Runs on the control thread, possibly while a cell runs: no Python here (but for letting a
+    // cell paused at a breakpoint go, while the debugger is on, so that the interrupt reaches
+    // it; the watchdog is armed first). Interrupting the cell lets the main thread return to its
+    // loop, where xeus's stop request ends it.
     nl::json interpreter::shutdown_request_impl(bool restart)
     {
         arm_exit_watchdog();
         interrupt_running_cell();
+        resume_paused_threads(true);
         return xeus::create_shutdown_reply(restart);
     }
 
     nl::json interpreter::interrupt_request_impl()
     {
         interrupt_running_cell();
-        return nl::json{{"status", "ok"}};
+        resume_paused_threads();
+        return xeus::create_interrupt_reply();
     }
 
     nl::json interpreter::history(const nl::json& request)

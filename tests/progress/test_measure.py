@@ -3,6 +3,7 @@ core, from the operating system's accounting (real threads and processes, no moc
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -72,6 +73,40 @@ def test_cpu_spent_before_the_start_is_not_counted():
         alive.communicate(b"")
     assert usage.cpu < 0.2, usage
     assert 0.25 < usage.wall < 5
+
+
+GRANDPARENT = """
+import subprocess, sys
+worker = subprocess.Popen([sys.executable, "-c", sys.argv[1]], stdin=subprocess.PIPE)
+print(worker.pid, flush=True)
+sys.stdin.readline()          # the run starts: let the worker end
+worker.communicate(b"")       # reaped here, as a forkserver reaps a pool's worker
+sys.stdin.read()
+"""
+
+
+@pytest.mark.timeout(60)
+def test_a_grandchild_that_ends_during_the_run_counts_only_its_cpu_in_the_run():
+    # A pool replaced during a run (another -w): its old workers, children of the forkserver,
+    # end and their whole life's CPU lands in the forkserver's reaped-children time. Only what
+    # they spent during the run counts (this used to show "cores used 3.97" on 2 cores).
+    worker_code = SPIN.format(seconds=0.5) + "import sys; sys.stdin.read()"
+    middle = subprocess.Popen([sys.executable, "-c", GRANDPARENT, worker_code],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(middle.stdout.readline())
+        while _cpu_of(worker) < 0.45:
+            time.sleep(0.05)
+        clock = RunClock.start()
+        middle.stdin.write("go\n")
+        middle.stdin.flush()
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{worker}") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        usage = clock.stop()
+    finally:
+        middle.communicate("")
+    assert usage.cpu < 0.3, usage
 
 
 @pytest.mark.timeout(60)

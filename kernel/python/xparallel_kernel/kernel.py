@@ -50,11 +50,18 @@ class Kernel:
         shell.last_error = None
         if not silent:
             shell.execution_count = execution_count
+        debugging = "debugpy" in sys.modules  # the debugger has been on in this kernel
+        if debugging:
+            from . import debugger
+
+            debugger.before_cell()
         try:
             with self._stdin(allow_stdin):
                 result = shell.run_cell(code, store_history=store_history, silent=silent)
         finally:
             self.flush()
+            if debugging:
+                debugger.settle_after_cell()
         payload = shell.payload_manager.read_payload()
         shell.payload_manager.clear_payload()
         if result.success:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from IPython.core.compilerop import CachingCompiler
+import _xparallel_kernel as bridge
+from xeus_python_shell.compiler import XCachingCompiler
 from xeus_python_shell.display import XDisplayHook, XDisplayPublisher
 from xeus_python_shell.shell import XPythonShell, XPythonShellApp
 
@@ -26,13 +27,23 @@ class Shell(XPythonShell):
             self.publish_error(*self.last_error)
 
 
+class CellCompiler(XCachingCompiler):
+    """Compiles each cell from a file named by a hash of its code, the name the JupyterLab
+    debugger computes for the cell (debugInfo: hashMethod, hashSeed, tmpFilePrefix...), so that
+    the breakpoints it sets in a cell are found in the code that runs. IPython's caching keeps
+    each cell's source for tracebacks ("Cell In[3], line 2") under that name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.get_filename = bridge.cell_file_name
+
+
 class ShellApp(XPythonShellApp):
-    # IPython's own compiler keeps each cell's source for tracebacks ("Cell In[3], line 2").
     def init_shell(self, use_jedi: bool = False) -> None:
         self.shell = Shell.instance(
             use_jedi,
             display_pub_class=XDisplayPublisher,
             displayhook_class=XDisplayHook,
-            compiler_class=CachingCompiler,
+            compiler_class=CellCompiler,
             user_ns=self.user_ns,
         )

@@ -133,12 +133,13 @@ class RunClock:
 
     def stop(self) -> Usage:
         first, last = self._first, _snapshot()
-        cpu = last.own - first.own
+        cpu = (last.own - first.own) + (last.reaped - first.reaped)
         for key, seconds in last.children.items():
             cpu += seconds - first.children.get(key, 0.0)
-        # Children that were alive at the start and reaped since: os.times() has their whole
-        # life; their share before the start was already in `first`.
-        gone = sum(seconds for key, seconds in first.children.items() if key not in last.children)
-        cpu += max(0.0, (last.reaped - first.reaped) - gone)
+        # A descendant alive at the start and ended since: its whole life's CPU has moved into
+        # whoever reaped it (this process's os.times(), or a descendant's reaped-children time,
+        # as a forkserver reaps a replaced pool's workers), so its share before the start, in
+        # `first`, comes off.
+        cpu -= sum(seconds for key, seconds in first.children.items() if key not in last.children)
         wait = sum(max(0, ns - first.wait.get(key, 0)) for key, ns in last.wait.items())
         return Usage(cpu=max(0.0, cpu), wall=max(0.0, last.wall - first.wall), wait=wait / 1e9)

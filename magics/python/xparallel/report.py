@@ -100,7 +100,9 @@ class ParallelReport:
     def partial(self) -> list[Any]:
         """The results in input order, `xparallel.MISSING` where an item has none (it failed,
         was interrupted or never ran): what came back before an interrupt or a failure. Its
-        length is the input's when known, else the items taken so far."""
+        length is the input's when known, else the items taken so far. An item's result is what
+        it adds to the cell's form: a dict comprehension's is its (key, value) entry, one with
+        inner for/if clauses a list of its elements."""
         size = self.total if self.total is not None else max(
             len(self.values), len(self.inputs) if self.inputs is not None else 0)
         done = self.finished()

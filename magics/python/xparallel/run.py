@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import itertools
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,9 @@ from IPython.core.error import UsageError
 from .backends import Work, backend_named
 from .capture import CaptureError, capture, cell_sources, referenced_modules
 from .cell import FUNC, CellShapeError, plan_cell
+from .cellfile import cell_code
 from .choose import choose_backend, refusal, refusal_advice, refused_package, setup_imports
+from .debugging import unreached_note
 from .gather import gather
 from .notebook import assign, local_item_function, raise_in_cell, run_code
 from .output import WorkerOutput
@@ -98,7 +101,7 @@ class CellRun:
         python = shell.transform_cell(source)
         # IPython counts the running cell before executing it: name ours like the cell (In[n]).
         number = max(0, shell.execution_count - 1)
-        filename = shell.compile.cache(python, number, raw_code=source)
+        filename, python = cell_code(shell, source, python, number)
         try:
             self.plan = plan_cell(python, filename)
         except CellShapeError as error:
@@ -131,6 +134,9 @@ class CellRun:
         if backend == "auto":
             backend, reason = choose_backend(
                 referenced_modules(modules, captured, setup_imports(plan)))
+        note = unreached_note(backend)
+        if note is not None:
+            print(note, file=sys.stderr)
         items, resumed = None, None
         if options.resume:
             items = list(run_code(plan.iterable_expression(), plan.filename, self.namespace,
