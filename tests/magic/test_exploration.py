@@ -9,17 +9,11 @@ import time
 
 import pytest
 
-from kernel_client import execute, start, stop, value
+from kernel_client import execute, value
+from kernel_client import xparallel_kernel  # noqa: F401 - this module's kernel: xparallel only
 from test_magic import ok, plain
 
 BACKENDS = ["interpreters", "processes", "threads", "serial"]
-
-
-@pytest.fixture(scope="module")
-def kernel():
-    km, kc = start("xparallel")
-    yield km, kc
-    stop(km, kc)
 
 
 def ran(run) -> list[int]:
