@@ -133,6 +133,24 @@ def test_the_exploration_loop_resume_retries_partial_and_debug(kc, tmp_path):
     assert run.status == "ok" and "3" in [line.strip() for line in plain([run.stdout]).splitlines()]
 
 
+def test_timeout_replaces_a_runaway_item_and_the_run_goes_on(kc):
+    # A pure-Python loop that never ends: a dask worker's thread is interrupted at its next
+    # bytecode (a blocking C call would run on: the README says so).
+    started = time.monotonic()
+    run = ok(kc, "%%parallel -b dask --quiet --timeout 1 --errors collect\n"
+                 "def f(x):\n"
+                 "    while x == 2:\n"
+                 "        pass\n"
+                 "    return x\n"
+                 "r = [f(x) for x in range(6)]")
+    assert time.monotonic() - started < 30
+    assert value(kc, "[type(v).__name__ if isinstance(v, Exception) else v for v in r]") == \
+        [0, 1, "TimeoutError", 3, 4, 5]
+    assert value(kc, "_parallel.timed_out") == [2] and "1 item timed out" in run.stdout
+    ok(kc, "%%parallel -b dask --quiet\nr = [x + 1 for x in range(4)]")
+    assert value(kc, "r") == [1, 2, 3, 4]
+
+
 def test_numpy_cells_run_and_auto_never_picks_dask(kc):
     ok(kc, "import numpy as np")
     ok(kc, "%%parallel -b dask --quiet\nroots = [float(np.sqrt(x)) for x in range(20)]")

@@ -182,3 +182,50 @@ def test_parallel_debug_says_what_is_wrong(kc):
     assert run.status == "error" and "has 1 failed item: give a number from 1 to 1" in run.stderr
     run = execute(kc, "%parallel_debug two")
     assert run.status == "error" and "expected a failed item's number" in run.stderr
+
+
+@pytest.mark.timeout(90)
+# A read nothing wakes but a signal: on serial (the kernel's main thread, where the timer signal
+# lands) it is the same case as the sleep.
+@pytest.mark.parametrize("backend,stuck", [(b, "sleep") for b in BACKENDS] + [
+    (b, "blocked read") for b in BACKENDS if b != "serial"])
+def test_timeout_replaces_a_hung_item_and_the_run_goes_on(kc, backend, stuck):
+    hang = ("time.sleep(30)" if stuck == "sleep" else
+            "rd, wr = os.pipe()\n        os.read(rd, 1)  # nothing wakes this but a signal")
+    started = time.monotonic()
+    run = ok(kc, f"%%parallel -b {backend} --quiet --timeout 1 --errors collect\n"
+                 "import os, time\n"
+                 "def f(x):\n"
+                 "    if x == 3:\n"
+                 f"        {hang}\n"
+                 "    time.sleep(0.05)\n"
+                 "    return x\n"
+                 "r = [f(x) for x in range(8)]")
+    assert time.monotonic() - started < 20
+    assert value(kc, "[type(v).__name__ if isinstance(v, Exception) else v for v in r]") == \
+        [0, 1, 2, "TimeoutError", 4, 5, 6, 7]
+    assert value(kc, "(_parallel.timed_out, [e.index for e in _parallel.errors])") == ([3], [3])
+    assert "--timeout 1 s" in value(kc, "str(r[3])")
+    assert "1 item timed out" in run.stdout
+    # The next cell starts at once, on a full pool.
+    started = time.monotonic()
+    ok(kc, f"%%parallel -b {backend} --quiet\nr = [x * 2 for x in range(4)]")
+    assert time.monotonic() - started < 3
+    assert value(kc, "r") == [0, 2, 4, 6]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("backend", ["interpreters", "threads"])
+def test_timeout_under_errors_raise_raises_the_timeout(kc, backend):
+    run = execute(kc, f"%%parallel -b {backend} --quiet --timeout 0.5\n"
+                      "import time\n"
+                      "r = [time.sleep(10 if x == 1 else 0) or x for x in range(4)]")
+    assert run.status == "error"
+    assert run.of_type("error")[0]["content"]["ename"] == "TimeoutError"
+    assert value(kc, "_parallel.timed_out") == [1]
+
+
+def test_timeout_must_be_positive(kc):
+    run = execute(kc, "%%parallel --timeout 0\nr = [x for x in range(3)]")
+    assert run.status == "error" and "more than 0 seconds" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -123,6 +123,17 @@ class Job:
             if deadline is not None and time.monotonic() >= deadline:
                 return False
 
+    def overdue(self, seconds: float) -> list[int]:
+        """First indices of the chunks handed out more than `seconds` ago and not back yet (with
+        `one_chunk_per_slot()`, a chunk handed out is a chunk running): --timeout's watch."""
+        now = time.monotonic()
+        return sorted(first for first, _, since in self._running.values() if now - since > seconds)
+
+    def one_chunk_per_slot(self) -> None:
+        """Hands a chunk out only to a free slot, so that when it was handed out is when it
+        started (--timeout measures from there). Before the first pump."""
+        self._running_limit = self.context.slots
+
     def cancel(self) -> None:
         """Drops queued chunks and interrupts running items; what finished in order before it
         stays in `results`. Never waits for a worker."""

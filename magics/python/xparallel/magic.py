@@ -14,7 +14,7 @@ from .frontend import listen_for_widget_front_end
 
 # Options that take a value, for splitting the line form's options from its statement.
 _VALUED = {"-w", "--workers", "-b", "--backend", "--chunksize", "--errors", "--scheduler",
-           "--retries"}
+           "--retries", "--timeout"}
 
 
 def _positive(text: str) -> int:
@@ -24,6 +24,16 @@ def _positive(text: str) -> int:
         raise UsageError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise UsageError(f"expected at least 1, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise UsageError(f"expected more than 0 seconds, got {text}")
     return value
 
 
@@ -73,6 +83,9 @@ class ParallelMagics(Magics):
                    "inputs: only unfinished and failed items run, with the cell's current code")
     @argument("--retries", type=_positive, default=0, metavar="N",
               help="run an item that raised again, up to N times, before its error counts")
+    @argument("--timeout", type=_seconds, default=None, metavar="S",
+              help="an item running longer than S seconds gets a TimeoutError in its place "
+                   "(then --errors decides) and its worker is replaced; the run goes on")
     @line_cell_magic
     @no_var_expand  # the line form is Python: `{x}` in an f-string is not IPython's $x
     def parallel(self, line: str, cell: str | None = None) -> Any:
@@ -131,6 +144,11 @@ class ParallelMagics(Magics):
         `resumed: N reused, M run`.
         --retries N: an item that raised runs again (up to N times) before its error counts;
         `_parallel.retried` maps each retried item to its extra attempts.
+        --timeout S: an item still running after S seconds gets a TimeoutError in its place
+        (then --errors decides), its worker is set aside and replaced as after an interrupt
+        (also when it is stuck in a call nothing can wake), and the run goes on: the items
+        interrupted beside it run again. Items are handed out one at a time to free workers,
+        and the input is taken up front. `_parallel.timed_out` lists the items that timed out.
         `%parallel_debug [N]`: the N-th failed item of the last run (1 by default) runs again
         here with the cell's setup, under IPython's debugger at the frame that raised.
         """
@@ -154,7 +172,8 @@ class ParallelMagics(Magics):
         options = run.Options(workers=args.workers, scheduler=args.scheduler,
                               backend=backend, chunksize=args.chunksize or 0,
                               errors=args.errors, timeline=args.timeline, compare=args.compare,
-                              quiet=args.quiet, resume=args.resume, retries=args.retries)
+                              quiet=args.quiet, resume=args.resume, retries=args.retries,
+                              timeout=args.timeout)
         return run.CellRun(self.shell, cell, options).execute()
 
     @magic_arguments()

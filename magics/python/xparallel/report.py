@@ -89,6 +89,8 @@ class ParallelReport:
     total: int | None = None
     reused: int = 0                # --resume: items whose results came from the resumed run
     retried: dict[int, int] = field(default_factory=dict)  # --retries: index -> extra attempts
+    timed_out: list[int] = field(default_factory=list)      # --timeout: items that ran past it
+    round_timed_out: bool = False  # this run was stopped by a timeout: the rest still has to run
     source: str = field(repr=False, default="")     # the cell, for %parallel_debug
     filename: str = field(repr=False, default="")
 
@@ -202,6 +204,8 @@ class ParallelReport:
         if self.errors:
             failed = len({e.index for e in self.errors})
             text += f" · {failed} failed" + (f", {self.skipped} skipped" if self.skipped else "")
+        if self.timed_out:
+            text += f" · {plural(len(self.timed_out), 'item')} timed out"
         if self.retried:
             text += f" · {plural(len(self.retried), 'item')} retried"
         if self.status == "interrupted":

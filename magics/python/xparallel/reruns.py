@@ -15,7 +15,7 @@ from IPython.core.error import UsageError
 
 from .cell import Plan
 from .measure import Usage
-from .report import ParallelReport
+from .report import ParallelReport, plural
 
 REMEMBERED_TARGETS = 8          # the last runs kept for --resume, one per target
 RECORDED_ITEMS = 1_000_000      # a generator's inputs kept for --resume and %parallel_debug
@@ -92,8 +92,8 @@ def plan_resume(plan: Plan, inputs: list) -> tuple[dict[int, Any], list[int], st
     if done and not kept:
         raise UsageError(
             f"%%parallel --resume: the inputs differ from those of the run being resumed at every "
-            f"finished position (item 0 was {_short(before[0] if before else None)}, is "
-            f"{_short(inputs[0] if inputs else None)}): nothing can be reused. Run the cell "
+            f"finished position (item 0 was {short_repr(before[0] if before else None)}, is "
+            f"{short_repr(inputs[0] if inputs else None)}): nothing can be reused. Run the cell "
             "without --resume.")
     todo = [i for i in range(len(inputs)) if i not in kept]
     note = f"resumed: {len(kept):,} reused, {len(todo):,} run"
@@ -104,13 +104,13 @@ def plan_resume(plan: Plan, inputs: list) -> tuple[dict[int, Any], list[int], st
     return kept, todo, note
 
 
-def _short(value: Any) -> str:
+def short_repr(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
 def merge(sub: ParallelReport, indices: list[int], kept: dict[int, Any], total: int,
-          inputs: Any) -> ParallelReport:
+          inputs: Any, settled: set[int] = frozenset()) -> ParallelReport:
     """The subset run `sub` (over `indices`, in that order) with the `kept` results, as one
     report over all `total` items: values and errors at the full input's indices."""
     values: list[Any] = [None] * total
@@ -122,7 +122,7 @@ def merge(sub: ParallelReport, indices: list[int], kept: dict[int, Any], total: 
         if error.kind != "setup" and error.index < len(indices):
             error.index = indices[error.index]
     # Results are the ordered prefix that came back: kept ones count as come back.
-    ran = set(indices[:len(sub.values)]) | set(kept)
+    ran = set(indices[:len(sub.values)]) | set(kept) | set(settled)
     prefix = 0
     while prefix < total and prefix in ran:
         prefix += 1
@@ -166,4 +166,38 @@ def retry_failed(report: ParallelReport, retries: int,
                                  report.usage.wait + sub.usage.wait)
         report = merged
     report.retried = attempts
+    return report
+
+
+def continue_after_timeouts(report: ParallelReport, seconds: float,
+                            run_subset: Callable[[list[Any]], ParallelReport]) -> ParallelReport:
+    """A run stopped because items ran past --timeout goes on: the items that neither finished
+    nor failed (those interrupted beside the late ones, and those not started) run, as often as
+    timeouts stop a round, and everything is merged into one report."""
+    inputs = report.inputs
+    while report.round_timed_out:
+        failed = {e.index for e in report.errors}
+        done = report.finished()
+        pending = [i for i in range(len(inputs)) if i not in done and i not in failed]
+        if not pending:
+            break
+        print(f"[xparallel] {plural(len(report.timed_out), 'item')} ran past --timeout "
+              f"{seconds:g} s so far (a TimeoutError in each one's place, its worker replaced); "
+              f"going on with the {plural(len(pending), 'item')} left")
+        sub = run_subset([inputs[i] for i in pending])
+        kept = {i: report.values[i] for i in done}
+        errors = list(report.errors)
+        timed_out = [pending[i] for i in sub.timed_out if i < len(pending)]
+        merged = merge(sub, pending, kept, len(inputs), inputs, settled=failed)
+        merged.errors = sorted(errors + merged.errors, key=lambda e: e.index)
+        merged.timed_out = sorted(set(report.timed_out) | set(timed_out))
+        merged.wall += report.wall
+        merged.timeline = report.timeline + merged.timeline
+        merged.status = "failed" if merged.errors else "ok"
+        if report.usage is not None and sub.usage is not None:
+            merged.usage = Usage(report.usage.cpu + sub.usage.cpu,
+                                 report.usage.wall + sub.usage.wall,
+                                 report.usage.wait + sub.usage.wait)
+        report = merged
+    report.round_timed_out = False
     return report

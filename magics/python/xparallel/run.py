@@ -28,7 +28,8 @@ from .output import WorkerOutput
 from .measure import RunClock
 from .progress import make_progress
 from .report import ParallelReport
-from .reruns import merge, plan_resume, recorded, remember, retry_failed
+from .reruns import continue_after_timeouts, merge, plan_resume, recorded, remember, retry_failed
+from .records import ItemError
 from .transfer import TransferError
 
 PUMP_SECONDS = 0.1
@@ -51,6 +52,7 @@ class Options:
     scheduler: str | None = None   # -b dask: the scheduler's address
     resume: bool = False           # reuse the last run's finished results for the same inputs
     retries: int = 0               # run an item that raised again, up to this many times
+    timeout: float | None = None   # an item running longer gets a TimeoutError in its place
 
 
 def _backend_failure(error: RuntimeError, job: Any) -> bool:
@@ -70,6 +72,10 @@ def _backend_failure(error: RuntimeError, job: Any) -> bool:
             return False
         frame = frame.tb_next
     return True
+
+
+class _TimedOut(Exception):
+    """An item ran past --timeout: the run stops here and goes on without it."""
 
 
 class _Refused(Exception):
@@ -138,14 +144,16 @@ class CellRun:
         if note is not None:
             print(note, file=sys.stderr)
         items, resumed = None, None
-        if options.resume:
+        if options.resume or options.timeout:
+            # Both run some items again by index: the input is taken up front.
             items = list(run_code(plan.iterable_expression(), plan.filename, self.namespace,
                                   "eval"))
+        if options.resume:
             kept, todo, note = plan_resume(plan, items)
             resumed = (kept, todo, items)
             reason = "; ".join(part for part in (reason, note) if part)
         try:
-            subset = None if resumed is None else [items[i] for i in resumed[1]]
+            subset = items if resumed is None else [items[i] for i in resumed[1]]
             if options.backend == "auto" and backend == "interpreters":
                 report = self._run_recovering(reason, modules, captured, items=subset)
             else:
@@ -154,6 +162,11 @@ class CellRun:
             self._conclude(resumed)  # an interrupt or a failure: what came back is kept
             raise
         report = self._conclude(resumed)
+        if options.timeout and options.errors != "raise":
+            report = continue_after_timeouts(report, options.timeout, lambda again: self.run_on(
+                report.backend, reason, modules, captured, items=again))
+            self._keep(report)
+            remember(plan, report)
         if options.retries:
             report = retry_failed(report, options.retries, lambda again: self.run_on(
                 report.backend, "", modules, captured, show=False, items=again))
@@ -247,7 +260,11 @@ class CellRun:
             self.namespace[FUNC] = run_code(ast.Expression(body=plan.function), plan.filename,
                                             self.namespace, "eval")
         work = Work(spec=spec, local_function=local_item_function(plan, self.namespace),
-                    options={"scheduler": options.scheduler})
+                    options={"scheduler": options.scheduler, "timeout": options.timeout})
+        # --timeout watches items one by one, from when each was handed to a free worker.
+        watch = bool(options.timeout) and backend_name != "serial"  # serial times itself
+        chunksize = 1 if options.timeout else options.chunksize
+        timed_out: list[int] = []
         try:
             backend = backend_named(backend_name)
         except ImportError as error:
@@ -262,8 +279,10 @@ class CellRun:
         try:
             try:
                 # With --retries every item runs: a failure is final only once retried.
-                job = backend.submit(work, items, workers, options.chunksize,
+                job = backend.submit(work, items, workers, chunksize,
                                      options.errors == "raise" and not options.retries, total)
+                if watch:
+                    job.one_chunk_per_slot()
                 progress = self._progress(backend_name, job, total, reason, options.quiet,
                                           silent=not show)
                 seen = 0
@@ -282,10 +301,13 @@ class CellRun:
                         self._output.release()  # an item came back, or time: it runs here
                     self._output.publish(job.events())
                     progress.update(job)
+                    if watch and (late := job.overdue(options.timeout)):
+                        timed_out.extend(late)
+                        raise _TimedOut
 
                 try:
                     job.wait(tick=tick, every=PUMP_SECONDS)
-                except _Refused:
+                except (_Refused, _TimedOut):
                     pass
             except TransferError as error:  # items or results that cannot travel
                 raise UsageError(f"%%parallel: {error}") from None
@@ -311,6 +333,11 @@ class CellRun:
                 report = self._report(job, backend_name, reason, status)
                 report.inputs = inputs
                 report.total = total if total is not None else job.progress()[2]
+                if timed_out:
+                    _mark_timeouts(report, timed_out, options.timeout)
+                elif options.timeout:  # serial: the item itself was stopped by a timer
+                    report.timed_out = [e.index for e in report.errors
+                                        if e.type_name == "TimeoutError" and "--timeout" in e.message]
                 if status != "interrupted":  # threads still spinning make /proc reads slow
                     report.usage = clock.stop()
                 if progress is None:
@@ -364,3 +391,26 @@ class CellRun:
                                    [f"w{i + 1}" for i in range(job.workers)])
         return report
 
+
+
+def _mark_timeouts(report: ParallelReport, late: list[int], seconds: float) -> None:
+    """The items that ran past --timeout get a TimeoutError in their place. The run was stopped
+    to set their workers aside: the items interrupted beside them are not failures (they run
+    again, see reruns.continue_after_timeouts)."""
+    import pickle
+
+    from .reruns import short_repr
+
+    interrupted = {e.index: e for e in report.errors if e.type_name == "KeyboardInterrupt"}
+    errors = [e for e in report.errors if e.type_name != "KeyboardInterrupt"]
+    for index in sorted(set(late)):
+        error = TimeoutError(f"item {index} ran longer than --timeout {seconds:g} s; its worker "
+                             "was set aside and replaced")
+        worker = interrupted[index].worker if index in interrupted else 0
+        item = short_repr(report.inputs[index]) if index < len(report.inputs) else ""
+        errors.append(ItemError(index, worker, "item", "TimeoutError", str(error), "", item,
+                                pickle.dumps(error)))
+    report.errors = sorted(errors, key=lambda e: e.index)
+    report.timed_out = sorted(set(report.timed_out) | set(late))
+    report.status = "failed"
+    report.round_timed_out = True

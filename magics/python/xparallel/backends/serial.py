@@ -4,13 +4,35 @@ the cell (it runs on the main thread), prefixed `[w1]` like any worker's output.
 
 from __future__ import annotations
 
+import signal
 import sys
 from concurrent import futures
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from ..dispatch import Job
 from ..output import PrefixedStream
 from .base import FuturesContext, Work, run_timed
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """--timeout on the main thread, where serial items run and nothing else could stop them: a
+    timer signal raises TimeoutError in the item (chunks are one item under --timeout)."""
+    if not seconds:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"the item ran longer than --timeout {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class SerialContext(FuturesContext):
@@ -18,6 +40,7 @@ class SerialContext(FuturesContext):
         super().__init__(1)
         self._function = work.local_function
         self._stop_on_error = stop_on_error
+        self._timeout: float | None = work.options.get("timeout")
 
     @property
     def window(self) -> int:
@@ -28,7 +51,8 @@ class SerialContext(FuturesContext):
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = PrefixedStream(saved[0], "[w1]"), PrefixedStream(saved[1], "[w1]")
         try:
-            outcome = run_timed(self._function, items, first_index, self._stop_on_error)
+            with time_limit(self._timeout):
+                outcome = run_timed(self._function, items, first_index, self._stop_on_error)
         finally:
             for stream in (sys.stdout, sys.stderr):
                 stream.finish()
