@@ -42,7 +42,11 @@ def jupyter_server(module: str, root: Path) -> Iterator[tuple[int, str]]:
         process = subprocess.Popen(
             [sys.executable, "-m", module, "--no-browser", "--allow-root", "--ip=127.0.0.1",
              f"--port={port}", f"--IdentityProvider.token={token}",
-             f"--ServerApp.root_dir={root}"], stdout=log, stderr=subprocess.STDOUT)
+             f"--ServerApp.root_dir={root}",
+             # Its own workspace and settings: nothing restored from another test's session.
+             f"--LabApp.workspaces_dir={root / 'workspaces'}",
+             f"--LabApp.user_settings_dir={root / 'settings'}"],
+            stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 60
             while True:

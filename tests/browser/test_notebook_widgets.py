@@ -65,7 +65,11 @@ def server(request, tmp_path_factory):
     process = subprocess.Popen(
         [sys.executable, "-m", module, "--no-browser", "--allow-root",
          "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={root}"], stdout=log, stderr=subprocess.STDOUT)
+         f"--ServerApp.root_dir={root}",
+         # Its own workspace and settings: JupyterLab restores the layout an earlier test left
+         # (the debugger's sidebar open, the notebook narrowed).
+         f"--LabApp.workspaces_dir={root / 'workspaces'}",
+         f"--LabApp.user_settings_dir={root / 'settings'}"], stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

@@ -146,7 +146,8 @@ def static_html(title: str, rows: list[Bar], summary: str) -> str:
             f"<div class='xparallel-track' style='flex-grow:1;height:20px;background:{_TRACK}'>"
             f"<div class='xparallel-fill' style='width:{share:.1%};height:100%;"
             f"background:{_FILL.get(bar.style, _FILL[''])}'></div></div></div>"
-            f"<span class='xparallel-label' style='margin:0 2px;white-space:nowrap'>"
+            f"<span class='xparallel-label' style='margin:0 2px;white-space:nowrap;"
+            f"overflow:hidden;text-overflow:ellipsis;min-width:0'>"
             f"{html.escape(bar.label)}</span></div>")
     return (f"<div class='xparallel-progress xparallel-static' style='{_TEXT}'>"
             f"<div style='margin:2px'><b>{html.escape(title)}</b></div>{''.join(lines)}"
