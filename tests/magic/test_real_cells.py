@@ -179,3 +179,10 @@ def test_timeline_rows_carry_the_wait_for_a_core(kc, backend):
         cores = value(kc, "len(__import__('os').sched_getaffinity(0))")
         if cores < 4:
             assert sum(row[6] for row in rows) > 0
+
+
+@pytest.mark.parametrize("backend", ["threads", "serial", "interpreters"])
+def test_a_map_cell_leaves_nothing_of_xparallels_in_the_namespace(kc, backend):
+    ok(kc, f"%%parallel -b {backend} --quiet\nr = list(map(abs, [-1, 2, -3]))")
+    assert value(kc, "r") == [1, 2, 3]
+    assert value(kc, "sorted(n for n in globals() if n.startswith('__xp'))") == []

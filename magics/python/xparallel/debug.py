@@ -5,14 +5,13 @@ requests: it works in Notebook 7, JupyterLab and jupyter console alike."""
 
 from __future__ import annotations
 
-import ast
 import signal
 import sys
 from typing import Any
 
 from IPython.core.error import UsageError
 
-from .cell import FUNC, plan_cell
+from .cell import plan_cell
 from .notebook import local_item_function, run_code
 from .report import ItemError, ParallelReport
 
@@ -50,30 +49,24 @@ def debug_failed_item(shell: Any, report: ParallelReport | None, number: int | N
           f"{error.type_name} in worker w{error.worker}; running the cell's setup, then the "
           "item, in this kernel")
     run_code(plan.setup_module(), plan.filename, namespace, "exec")
-    if plan.function is not None:
-        namespace[FUNC] = run_code(ast.Expression(body=plan.function), plan.filename, namespace,
-                                   "eval")
+    function = local_item_function(plan, namespace)
     try:
-        function = local_item_function(plan, namespace)
+        function(item)
+    except Exception as raised:  # noqa: BLE001 - whatever the item raises is debugged
+        sys.last_type, sys.last_value = type(raised), raised
+        sys.last_traceback, sys.last_exc = raised.__traceback__, raised
+        shell.showtraceback((type(raised), raised, raised.__traceback__))
+        shell.InteractiveTB.tb = None
+        # Pdb installs its own SIGINT handler (an interrupt then breaks into the debugger)
+        # and leaves it there: the kernel's stop button would no longer raise
+        # KeyboardInterrupt in the cells that follow.
+        handler = signal.getsignal(signal.SIGINT)
         try:
-            function(item)
-        except Exception as raised:  # noqa: BLE001 - whatever the item raises is debugged
-            sys.last_type, sys.last_value = type(raised), raised
-            sys.last_traceback, sys.last_exc = raised.__traceback__, raised
-            shell.showtraceback((type(raised), raised, raised.__traceback__))
-            shell.InteractiveTB.tb = None
-            # Pdb installs its own SIGINT handler (an interrupt then breaks into the debugger)
-            # and leaves it there: the kernel's stop button would no longer raise
-            # KeyboardInterrupt in the cells that follow.
-            handler = signal.getsignal(signal.SIGINT)
-            try:
-                shell.debugger(force=True)
-            finally:
-                if signal.getsignal(signal.SIGINT) is not handler:
-                    signal.signal(signal.SIGINT, handler)
-            return
-    finally:
-        namespace.pop(FUNC, None)
+            shell.debugger(force=True)
+        finally:
+            if signal.getsignal(signal.SIGINT) is not handler:
+                signal.signal(signal.SIGINT, handler)
+        return
     print(f"%parallel_debug: item {error.index} ran without an error here. What failed in the "
           "worker depends on where it ran (a module, a file, a variable the notebook changed "
           "since, or chance): try the cell with -b serial.")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from .cell import ITEM, Plan, locate_new_nodes
+from .cell import FUNC, ITEM, Plan, locate_new_nodes
 
 
 def run_code(node: ast.Module | ast.Expression, filename: str, namespace: dict, mode: str) -> Any:
@@ -32,10 +32,25 @@ def assign(plan: Plan, value: Any, namespace: dict) -> None:
 
 
 def local_item_function(plan: Plan, namespace: dict) -> Any:
+    """The item function over the notebook's own namespace (threads, serial, %parallel_debug).
+    For `map(f, ...)` forms, `f` is evaluated here and reaches the item function as a closure
+    variable: nothing of xparallel's is put into the user's namespace."""
     scratch: dict[str, Any] = {}
-    code = compile(ast.fix_missing_locations(plan.item_module()), plan.filename, "exec")
+    if plan.function is None:
+        code = compile(ast.fix_missing_locations(plan.item_module()), plan.filename, "exec")
+        exec(code, namespace, scratch)  # noqa: S102
+        return scratch[ITEM]
+    maker = ast.FunctionDef(
+        name="__xp_bind__", args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=FUNC)],
+                                              kwonlyargs=[], kw_defaults=[], defaults=[]),
+        body=[plan.item_def, ast.Return(value=ast.Name(ITEM, ast.Load()))], decorator_list=[],
+        returns=None, type_params=[])
+    locate_new_nodes(maker, plan.lineno, plan.end_lineno)
+    code = compile(ast.fix_missing_locations(ast.Module(body=[maker], type_ignores=[])),
+                   plan.filename, "exec")
     exec(code, namespace, scratch)  # noqa: S102
-    return scratch[ITEM]
+    function = run_code(ast.Expression(body=plan.function), plan.filename, namespace, "eval")
+    return scratch["__xp_bind__"](function)
 
 
 def raise_in_cell(error: BaseException, plan: Plan) -> None:

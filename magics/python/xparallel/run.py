@@ -7,7 +7,6 @@ print), compare.py (--compare), notebook.py (the notebook side)."""
 
 from __future__ import annotations
 
-import ast
 import itertools
 import os
 import sys
@@ -18,7 +17,7 @@ from IPython.core.error import UsageError
 
 from .backends import Work, backend_named
 from .capture import CaptureError, capture, cell_sources, referenced_modules
-from .cell import FUNC, CellShapeError, plan_cell
+from .cell import CellShapeError, plan_cell
 from .cellfile import cell_code
 from .choose import choose_backend, refusal, refusal_advice, refused_package, setup_imports
 from .debugging import unreached_note
@@ -256,9 +255,6 @@ class CellRun:
         spec = {"source": plan.source, "filename": plan.filename, "modules": modules,
                 "captured": captured, "sources": self._sources}
         workers = 1 if backend_name == "serial" else options.workers
-        if plan.function is not None:
-            self.namespace[FUNC] = run_code(ast.Expression(body=plan.function), plan.filename,
-                                            self.namespace, "eval")
         work = Work(spec=spec, local_function=local_item_function(plan, self.namespace),
                     options={"scheduler": options.scheduler, "timeout": options.timeout})
         # --timeout watches items one by one, from when each was handed to a free worker.
@@ -319,7 +315,6 @@ class CellRun:
             status = "interrupted"
             raise
         finally:
-            self.namespace.pop(FUNC, None)
             if job is not None:
                 if not job.finished:  # anything but a normal end: stop the workers, keep what came
                     job.cancel()
