@@ -135,6 +135,25 @@ def merge(sub: ParallelReport, indices: list[int], kept: dict[int, Any], total: 
     return sub
 
 
+def _append_round(report: ParallelReport, sub: ParallelReport, indices: list[int],
+                  earlier_errors: list, settled: set[int] = frozenset()) -> ParallelReport:
+    """A further round `sub` (run over `indices`) merged into `report`: what `report` finished
+    stays, `earlier_errors` stay beside the round's own, and wall time, timeline and usage add
+    up. The caller says what the round changed in the status."""
+    kept = {i: report.values[i] for i in report.finished()}
+    merged = merge(sub, indices, kept, report.total or len(report.inputs), report.inputs, settled)
+    merged.errors = sorted(earlier_errors + merged.errors, key=lambda e: e.index)
+    merged.wall += report.wall
+    merged.timeline = report.timeline + merged.timeline
+    merged.reason = report.reason
+    merged.backend, merged.workers = report.backend, report.workers
+    if report.usage is not None and sub.usage is not None:
+        merged.usage = Usage(report.usage.cpu + sub.usage.cpu,
+                             report.usage.wall + sub.usage.wall,
+                             report.usage.wait + sub.usage.wait)
+    return merged
+
+
 def retry_failed(report: ParallelReport, retries: int,
                  run_subset: Callable[[list[Any]], ParallelReport]) -> ParallelReport:
     """Runs the items that raised again, up to `retries` more times each, and merges what then
@@ -147,23 +166,12 @@ def retry_failed(report: ParallelReport, retries: int,
             break
         for index in failed:
             attempts[index] = attempts.get(index, 0) + 1
-        inputs = report.inputs
-        sub = run_subset([inputs[i] for i in failed])
-        still = [e for e in report.errors if e.index not in set(failed)]
-        kept = {i: report.values[i] for i in report.finished() if i < len(report.values)}
-        merged = merge(sub, failed, kept, report.total or len(inputs), inputs)
-        merged.errors = still + merged.errors
-        merged.errors.sort(key=lambda e: e.index)
-        merged.wall += report.wall
-        merged.timeline = report.timeline + merged.timeline
+        sub = run_subset([report.inputs[i] for i in failed])
+        rerun = set(failed)
+        merged = _append_round(report, sub, failed,
+                               [e for e in report.errors if e.index not in rerun])
         merged.status = "failed" if merged.errors else (
             "interrupted" if report.status == "interrupted" else "ok")
-        merged.reason = report.reason
-        merged.backend, merged.workers = report.backend, report.workers
-        if report.usage is not None and sub.usage is not None:
-            merged.usage = Usage(report.usage.cpu + sub.usage.cpu,
-                                 report.usage.wall + sub.usage.wall,
-                                 report.usage.wait + sub.usage.wait)
         report = merged
     report.retried = attempts
     return report
@@ -185,19 +193,10 @@ def continue_after_timeouts(report: ParallelReport, seconds: float,
               f"{seconds:g} s so far (a TimeoutError in each one's place, its worker replaced); "
               f"going on with the {plural(len(pending), 'item')} left")
         sub = run_subset([inputs[i] for i in pending])
-        kept = {i: report.values[i] for i in done}
-        errors = list(report.errors)
         timed_out = [pending[i] for i in sub.timed_out if i < len(pending)]
-        merged = merge(sub, pending, kept, len(inputs), inputs, settled=failed)
-        merged.errors = sorted(errors + merged.errors, key=lambda e: e.index)
+        merged = _append_round(report, sub, pending, list(report.errors), settled=failed)
         merged.timed_out = sorted(set(report.timed_out) | set(timed_out))
-        merged.wall += report.wall
-        merged.timeline = report.timeline + merged.timeline
         merged.status = "failed" if merged.errors else "ok"
-        if report.usage is not None and sub.usage is not None:
-            merged.usage = Usage(report.usage.cpu + sub.usage.cpu,
-                                 report.usage.wall + sub.usage.wall,
-                                 report.usage.wait + sub.usage.wait)
         report = merged
     report.round_timed_out = False
     return report
