@@ -14,6 +14,7 @@ import sys
 import time
 from typing import Any, Callable
 
+from ._rebuilt_functions import rebuild_shipped_functions
 from ._worker import apply
 from .clock import wait_seconds
 from .cell import FUNC, ITEM, plan_cell
@@ -32,7 +33,9 @@ def make_item_function(spec: dict) -> Callable[[Any], Any]:
     for alias, module_name in spec["modules"].items():
         namespace[alias] = importlib.import_module(module_name)
     if spec["captured"]:
-        namespace.update(pickle.loads(spec["captured"]))
+        captured = pickle.loads(spec["captured"])
+        rebuild_shipped_functions(captured)
+        namespace.update(captured)
     exec(compile(ast.fix_missing_locations(plan.setup_module()), filename, "exec"), namespace)
     if plan.function is not None:
         namespace[FUNC] = eval(compile(ast.fix_missing_locations(ast.Expression(plan.function)),
