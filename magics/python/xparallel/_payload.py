@@ -4,7 +4,6 @@ worker processes alike."""
 
 from __future__ import annotations
 
-import ast
 import builtins
 import importlib
 import linecache
@@ -36,11 +35,10 @@ def make_item_function(spec: dict) -> Callable[[Any], Any]:
         captured = pickle.loads(spec["captured"])
         rebuild_shipped_functions(captured)
         namespace.update(captured)
-    exec(compile(ast.fix_missing_locations(plan.setup_module()), filename, "exec"), namespace)
+    exec(plan.setup_code(), namespace)
     if plan.function is not None:
-        namespace[FUNC] = eval(compile(ast.fix_missing_locations(ast.Expression(plan.function)),
-                                       filename, "eval"), namespace)
-    exec(compile(ast.fix_missing_locations(plan.item_module()), filename, "exec"), namespace)
+        namespace[FUNC] = eval(plan.function_code(), namespace)
+    exec(plan.item_code(), namespace)
     return namespace[ITEM]
 
 
