@@ -45,9 +45,14 @@ namespace xparallel
                         return false;
                     }
                     m_views.push_back(view);
+                    m_size += static_cast<std::size_t>(view.len);
                 }
+                m_size += m_payload.size();
                 return true;
             }
+
+            // Bytes in transit, out-of-band buffers included: what the notebook will hold.
+            std::size_t size() const { return m_size; }
 
             pickled_answer() = default;
             pickled_answer(const pickled_answer&) = delete;
@@ -63,6 +68,7 @@ namespace xparallel
                 }
                 m_views.clear();
                 m_payload = {};
+                m_size = 0;
             }
 
             std::string_view payload() const { return m_payload; }
@@ -94,6 +100,7 @@ namespace xparallel
         private:
             std::string_view m_payload;
             std::vector<Py_buffer> m_views;
+            std::size_t m_size = 0;
         };
 
         // Nothing may keep a view of the worker's memory once the main interpreter is done.
@@ -116,12 +123,12 @@ namespace xparallel
         // released meanwhile; the main one is taken for the unpickling and the delivery only.
         void deliver_in_main(job_state& job, chunk_outcome outcome, const pickled_answer& pickled)
         {
-            outcome.payload_bytes = pickled.payload().size();
+            outcome.payload_bytes = pickled.size();
             // Only this thread runs in the worker's interpreter: its memory stays as it is.
             gil_released worker_side;
             foreign_thread_state main_side(PyInterpreterState_Main());
             PyObject* view = PyMemoryView_FromMemory(const_cast<char*>(pickled.payload().data()),
-                                                     static_cast<Py_ssize_t>(outcome.payload_bytes),
+                                                     static_cast<Py_ssize_t>(pickled.payload().size()),
                                                      PyBUF_READ);
             PyObject* buffers = view ? pickled.buffer_views() : nullptr;
             PyObject* pickle = buffers ? PyImport_ImportModule("pickle") : nullptr;

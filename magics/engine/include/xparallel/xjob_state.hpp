@@ -56,7 +56,7 @@ namespace xparallel
 
     // What a worker hands back for one chunk: the (results, errors) pair, already unpickled
     // into the main interpreter by the worker (so the notebook's thread copies nothing), with the
-    // size its pickle took; or `transfer_error` when it would not unpickle there; or nothing and
+    // bytes it took in transit (out-of-band buffers included); or `transfer_error` when it would not unpickle there; or nothing and
     // `fatal` when the worker's own machinery failed.
     struct chunk_outcome
     {
