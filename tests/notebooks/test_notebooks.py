@@ -608,3 +608,22 @@ def test_every_notebook_runs_where_xparallel_is_not_installed(kernel_without_xpa
                 (name, cell.source, said)
     left = processes_left_behind(before, tmp_path)
     assert not left, f"{name} left processes behind after its kernel ended: {left}"
+
+
+@pytest.mark.timeout(120)
+def test_the_pool_hang_demo_ends_its_processes_when_run_on_its_own(tmp_path):
+    # As a student runs it who skipped the first cell (or whose first cell failed): the demo's
+    # Python, its forkserver and its workers end whatever happened, by names the cell defines.
+    demo = code_cell(nbformat.read(NOTEBOOKS / "03-embarrassingly-parallel.ipynb", as_version=4),
+                     "WORKSHOP_CODE = ")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(demo.source)]
+    before = set(psutil.pids())
+    try:
+        NotebookClient(nb, kernel_name="python3", timeout=60,
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:  # named and killed even when the cell failed (before the fix: a NameError on os)
+        left = processes_left_behind(before, tmp_path)
+    no_errors(nb)
+    assert "no answer after 5 s" in text_of(nb) or "answered:" in text_of(nb)
+    assert not left, f"the Pool demo left processes behind: {left}"
