@@ -1,0 +1,145 @@
+"""Issue 23: the `--compare` picture. A measured ratio above the cores used (or from a serial run
+too short to measure) is never shown as a speedup; the chart's texts keep apart, as matplotlib's
+renderer lays them out."""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations
+
+import pytest
+
+from xparallel import timeline
+from xparallel.measure import Usage
+from xparallel.report import Comparison, ParallelReport, compare_rows
+
+
+def run(backend: str, workers: int, wall: float, cpu: float, chunks: int = 8) -> ParallelReport:
+    """A run of 64 items as the backend would report it: `cpu` s over the process tree."""
+    step = wall / max(1, chunks // workers)
+    timeline_rows = [(1 + k % workers, 8 * k, 8, (k // workers) * step, (k // workers + 1) * step,
+                      cpu / chunks, 0.0) for k in range(chunks)]
+    return ParallelReport(backend=backend, workers=workers, reason="", status="ok", items=64,
+                          wall=wall, timeline=timeline_rows, errors=[],
+                          usage=Usage(cpu=cpu, wall=wall))
+
+
+def jupyterlab_run() -> dict[str, ParallelReport]:
+    """The figures the issue saw: 64 × fib(24), serial first and slower than the work is."""
+    return {"serial": run("serial", 1, 0.37, 0.37), "threads": run("threads", 2, 0.316, 0.32),
+            "processes": run("processes", 2, 0.20, 0.34),
+            "interpreters": run("interpreters", 2, 0.16, 0.285)}
+
+
+def shown(rows: list[dict], final: ParallelReport) -> str:
+    table = Comparison(rows)
+    return "\n".join([repr(table), table._repr_html_(), final.summary()])
+
+
+# ---- what the figures may claim -------------------------------------------------------------------
+def test_a_speedup_above_the_cores_used_is_not_shown():
+    runs = jupyterlab_run()
+    rows = {r["backend"]: r for r in compare_rows(runs)}
+    text = shown(list(rows.values()), runs["interpreters"])
+    for name in ("threads", "processes", "interpreters"):
+        report, row = runs[name], rows[name]
+        assert report.ratio > report.cores_used  # what the measurement gave...
+        assert math.isnan(row["speedup"]) and math.isnan(report.speedup)  # ...is not a speedup
+        assert "slower than the work is" in row["speedup_note"]
+        assert f"{report.ratio:.2f}×" not in text, text
+    assert "not measurable" in repr(Comparison(list(rows.values())))
+    assert "speedup not measurable" in runs["interpreters"].summary()
+    assert "measured against a serial run" not in runs["interpreters"].summary()
+
+
+def test_a_speedup_within_the_cores_used_is_shown():
+    runs = {"serial": run("serial", 1, 1.52, 1.52), "threads": run("threads", 2, 1.55, 1.56),
+            "interpreters": run("interpreters", 2, 0.81, 1.59)}
+    rows = {r["backend"]: r for r in compare_rows(runs)}
+    assert rows["interpreters"]["speedup"] == pytest.approx(1.52 / 0.81)
+    assert rows["interpreters"]["speedup_note"] == ""
+    assert "1.88×" in repr(Comparison(list(rows.values())))
+    assert "speedup 1.88× measured against a serial run (1.52 s)" in runs["interpreters"].summary()
+
+
+def test_waits_that_run_side_by_side_are_a_real_speedup():
+    # Items that sleep: the serial run waited 3.2 s, 8 threads overlap the waits with no core.
+    runs = {"serial": run("serial", 1, 3.2, 0.01), "threads": run("threads", 8, 0.41, 0.02)}
+    rows = {r["backend"]: r for r in compare_rows(runs)}
+    assert rows["threads"]["speedup"] == pytest.approx(3.2 / 0.41)
+    assert rows["threads"]["speedup"] > rows["threads"]["cores_used"]
+
+
+def test_a_serial_run_too_short_to_measure_gives_no_speedup():
+    runs = {"serial": run("serial", 1, 0.012, 0.012), "interpreters": run("interpreters", 2, 0.01, 0.012)}
+    rows = {r["backend"]: r for r in compare_rows(runs)}
+    assert math.isnan(rows["interpreters"]["speedup"])
+    assert "under the 50 ms" in rows["interpreters"]["speedup_note"]
+    assert "not measurable" in runs["interpreters"].summary()
+
+
+# ---- the chart's layout, as the renderer places it ------------------------------------------------
+def drawn(monkeypatch, show, *args) -> object:
+    """The figure `show(*args)` would display, laid out as it would be saved."""
+    figures = []
+    monkeypatch.setattr(timeline, "_show", figures.append)
+    show(*args)
+    assert len(figures) == 1
+    figure = figures[0]
+    figure.canvas.draw()
+    return figure
+
+
+def boxes(figure, texts) -> list[tuple[str, object]]:
+    renderer = figure.canvas.get_renderer()
+    return [(t.get_text(), t.get_window_extent(renderer)) for t in texts
+            if t.get_visible() and t.get_text().strip()]
+
+
+def apart(named: list[tuple[str, object]]) -> None:
+    for (a, box_a), (b, box_b) in combinations(named, 2):
+        assert not box_a.overlaps(box_b), f"{a!r} overlaps {b!r}"
+
+
+def check_layout(figure) -> None:
+    whole = figure.bbox
+    titles = ([figure._suptitle] if figure._suptitle is not None else [])
+    for axes in figure.axes:
+        apart(boxes(figure, axes.get_xticklabels()))
+        apart(boxes(figure, axes.get_yticklabels()))
+        titles += [axes.title, axes._left_title, axes._right_title]
+    written = [t for axes in figure.axes for t in axes.texts]
+    apart(boxes(figure, titles) + boxes(figure, written))  # no figure runs into a title
+    renderer = figure.canvas.get_renderer()
+    for axes in figure.axes:
+        inside = axes.get_window_extent(renderer)
+        for text, box in boxes(figure, axes.texts):
+            assert inside.x0 <= box.x0 and box.x1 <= inside.x1, f"{text!r} leaves its panel"
+            assert inside.y0 <= box.y0 and box.y1 <= inside.y1, f"{text!r} leaves its panel"
+    everything = titles + written + [t for axes in figure.axes for t in
+                                     axes.get_xticklabels() + axes.get_yticklabels()
+                                     + [axes.xaxis.label, axes.yaxis.label]]
+    for text, box in boxes(figure, everything):
+        assert whole.x0 <= box.x0 and box.x1 <= whole.x1 + 0.5, f"{text!r} is cut off"
+        assert whole.y0 <= box.y0 and box.y1 <= whole.y1 + 0.5, f"{text!r} is cut off"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("backends", ["four", "with dask"])
+def test_the_comparison_chart_keeps_its_texts_apart(monkeypatch, backends):
+    runs = jupyterlab_run()
+    if backends == "with dask":
+        runs["dask"] = run("dask", 2, 0.9, 0.5)
+        runs["serial"] = run("serial", 1, 12.0, 12.0)  # long and short bars in one panel
+    figure = drawn(monkeypatch, timeline.show_comparison, Comparison(compare_rows(runs)))
+    check_layout(figure)
+    for axes in figure.axes:  # the wall time's own axis never claims to be a speedup
+        labels = " ".join([axes.get_xlabel(), axes.get_ylabel()])
+        if "wall time" in labels:
+            assert "speedup measured against serial" not in labels + axes.get_title()
+
+
+@pytest.mark.timeout(60)
+def test_the_timeline_keeps_its_texts_apart(monkeypatch):
+    figure = drawn(monkeypatch, timeline.show_timeline, jupyterlab_run()["interpreters"])
+    check_layout(figure)
