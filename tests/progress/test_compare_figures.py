@@ -43,10 +43,11 @@ def test_a_speedup_above_the_cores_used_is_not_shown():
     text = shown(list(rows.values()), runs["interpreters"])
     for name in ("threads", "processes", "interpreters"):
         report, row = runs[name], rows[name]
-        assert report.ratio > report.cores_used  # what the measurement gave...
+        ratio = runs["serial"].wall / report.wall
+        assert ratio > report.cores_used  # what the measurement gave...
         assert math.isnan(row["speedup"]) and math.isnan(report.speedup)  # ...is not a speedup
-        assert "slower than the work is" in row["speedup_note"]
-        assert f"{report.ratio:.2f}×" not in text, text
+        assert "slower than the work is" in row.get("speedup_note", "")
+        assert f"{ratio:.2f}×" not in text, text
     assert "not measurable" in repr(Comparison(list(rows.values())))
     assert "speedup not measurable" in runs["interpreters"].summary()
     assert "measured against a serial run" not in runs["interpreters"].summary()
@@ -57,7 +58,7 @@ def test_a_speedup_within_the_cores_used_is_shown():
             "interpreters": run("interpreters", 2, 0.81, 1.59)}
     rows = {r["backend"]: r for r in compare_rows(runs)}
     assert rows["interpreters"]["speedup"] == pytest.approx(1.52 / 0.81)
-    assert rows["interpreters"]["speedup_note"] == ""
+    assert rows["interpreters"].get("speedup_note", "") == ""
     assert "1.88×" in repr(Comparison(list(rows.values())))
     assert "speedup 1.88× measured against a serial run (1.52 s)" in runs["interpreters"].summary()
 
@@ -74,7 +75,7 @@ def test_a_serial_run_too_short_to_measure_gives_no_speedup():
     runs = {"serial": run("serial", 1, 0.012, 0.012), "interpreters": run("interpreters", 2, 0.01, 0.012)}
     rows = {r["backend"]: r for r in compare_rows(runs)}
     assert math.isnan(rows["interpreters"]["speedup"])
-    assert "under the 50 ms" in rows["interpreters"]["speedup_note"]
+    assert "under the 50 ms" in rows["interpreters"].get("speedup_note", "")
     assert "not measurable" in runs["interpreters"].summary()
 
 
@@ -86,6 +87,10 @@ def drawn(monkeypatch, show, *args) -> object:
     show(*args)
     assert len(figures) == 1
     figure = figures[0]
+    if not hasattr(figure.canvas, "get_renderer"):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(figure)
     figure.canvas.draw()
     return figure
 
@@ -101,12 +106,20 @@ def apart(named: list[tuple[str, object]]) -> None:
         assert not box_a.overlaps(box_b), f"{a!r} overlaps {b!r}"
 
 
+def drawn_ticks(axis) -> list:
+    """The tick labels the axis draws: those within its view (the locator offers more)."""
+    low, high = sorted(axis.get_view_interval())
+    index = 0 if axis.axis_name == "x" else 1
+    return [label for label in axis.get_ticklabels()
+            if low - 1e-9 <= label.get_position()[index] <= high + 1e-9]
+
+
 def check_layout(figure) -> None:
     whole = figure.bbox
     titles = ([figure._suptitle] if figure._suptitle is not None else [])
     for axes in figure.axes:
-        apart(boxes(figure, axes.get_xticklabels()))
-        apart(boxes(figure, axes.get_yticklabels()))
+        apart(boxes(figure, drawn_ticks(axes.xaxis)))
+        apart(boxes(figure, drawn_ticks(axes.yaxis)))
         titles += [axes.title, axes._left_title, axes._right_title]
     written = [t for axes in figure.axes for t in axes.texts]
     apart(boxes(figure, titles) + boxes(figure, written))  # no figure runs into a title
@@ -117,7 +130,7 @@ def check_layout(figure) -> None:
             assert inside.x0 <= box.x0 and box.x1 <= inside.x1, f"{text!r} leaves its panel"
             assert inside.y0 <= box.y0 and box.y1 <= inside.y1, f"{text!r} leaves its panel"
     everything = titles + written + [t for axes in figure.axes for t in
-                                     axes.get_xticklabels() + axes.get_yticklabels()
+                                     drawn_ticks(axes.xaxis) + drawn_ticks(axes.yaxis)
                                      + [axes.xaxis.label, axes.yaxis.label]]
     for text, box in boxes(figure, everything):
         assert whole.x0 <= box.x0 and box.x1 <= whole.x1 + 0.5, f"{text!r} is cut off"

@@ -201,9 +201,9 @@ class ParallelReport:
                     f"{MEASURABLE_SERIAL * 1000:.0f} ms a speedup needs: give the cell more work")
         ceiling = self.cores_used + self.baseline_idle / self.wall
         if round(self.ratio, 2) > round(ceiling, 2):
-            return (f"the serial run ({baseline:.2f} s) took longer than this run's "
-                    f"{self.cores_used:.2f} cores used can account for: it ran slower than the "
-                    "work is")
+            return (f"the serial run ({baseline:.2f} s) was slower than the work is: its wall "
+                    "time exceeds the CPU time the parallel run spent on the same items; run the "
+                    "cell again, or give it more work")
         return ""
 
     @property

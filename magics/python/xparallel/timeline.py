@@ -20,9 +20,12 @@ LEGEND = "one bar per chunk; darker: more CPU; hatched: waiting for a core"
 
 
 def _figure(width: float, height: float) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
 
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)  # a renderer to measure texts with, and to save the PNG
+    return figure
 
 
 def _show(figure: Any) -> None:
