@@ -1,0 +1,49 @@
+"""Issue 23, through a real kernel: what `%%parallel --compare` shows (the timeline under it, a
+speedup only where one was measured, a summary that wraps between words)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kernel_client import value
+from test_magic import ok
+
+# Items that take microseconds: the serial run is far under 50 ms on any machine, loaded or not.
+TINY = "r = [x * x for x in range(8)]"
+
+
+def displayed(run, kind: str) -> list[dict]:
+    return [m["content"]["data"] for m in run.of_type("display_data")
+            if kind in m["content"]["data"]]
+
+
+@pytest.mark.timeout(240)
+def test_timeline_is_shown_under_compare(kc):
+    run = ok(kc, "%%parallel --compare --timeline -w 2\n" + TINY)
+    assert value(kc, "r") == [x * x for x in range(8)]
+    images = displayed(run, "image/png")
+    assert len(images) == 2, f"expected the comparison chart and the timelines, got {len(images)}"
+    assert "--timeline" not in run.stdout  # shown, so no line saying why not
+
+
+@pytest.mark.timeout(240)
+def test_a_serial_run_too_short_to_measure_gives_no_speedup(kc):
+    run = ok(kc, "%%parallel --compare --quiet -w 2\n" + TINY[4:])
+    table = run.of_type("execute_result")[0]["content"]["data"]
+    for shown in (table["text/plain"], table["text/html"]):
+        assert "not measurable" in shown and "under the 50 ms" in shown, shown
+    rows = value(kc, "[(r['backend'], r['speedup'] == r['speedup']) for r in _parallel.comparison]")
+    assert rows == [("serial", True), ("threads", False), ("processes", False),
+                    ("interpreters", False)]  # NaN: no speedup where none was measured
+    assert "speedup not measurable" in value(kc, "_parallel.summary()")
+    assert "fastest of" in table["text/plain"]  # how the walls were taken is said
+
+
+@pytest.mark.timeout(240)
+def test_the_summary_under_compare_wraps_between_words(kc):
+    run = ok(kc, "%%parallel --compare -w 2\n" + TINY)
+    summaries = [d for d in displayed(run, "text/html") if "xparallel-summary" in d["text/html"]]
+    assert len(summaries) == 1, run.stdout
+    assert "word-break:normal" in summaries[0]["text/html"]
+    assert summaries[0]["text/plain"] == value(kc, "_parallel.summary()")
+    assert " items in " not in run.stdout  # not as stdout, which JupyterLab breaks anywhere
