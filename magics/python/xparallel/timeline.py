@@ -15,6 +15,7 @@ from IPython.display import display
 from .report import speedup_cells, plural, workers_phrase
 
 FONT = 11
+WIDTH = 7.2  # inches at 100 dpi: 720 px, the output width of JupyterLab on a 1024 px projector
 WALL_COLOUR, CORES_COLOUR = "#1f4e79", "#f2c14e"
 LEGEND = "one bar per chunk; darker: more CPU; hatched: waiting for a core"
 
@@ -55,12 +56,12 @@ def _draw_chunks(axes: Any, report: Any) -> None:
 
 
 def timeline_figure(report: Any) -> Any:
-    figure = _figure(9, 1.3 + 0.4 * report.workers)
+    figure = _figure(WIDTH, 1.3 + 0.4 * report.workers)
     axes = figure.add_subplot()
     _draw_chunks(axes, report)
     axes.set_xlabel("seconds since the run started", fontsize=FONT)
     axes.set_title(f"{plural(report.items, 'item')} on "
-                   f"{workers_phrase(report.backend, report.workers)} ({LEGEND})", fontsize=FONT)
+                   f"{workers_phrase(report.backend, report.workers)}\n{LEGEND}", fontsize=FONT)
     return figure
 
 
@@ -71,13 +72,14 @@ def show_timeline(report: Any) -> None:
 def comparison_timelines_figure(reports: dict[str, Any]) -> Any:
     """Every backend's fastest run, one panel each, on one time axis: the same work, side by side."""
     heights = [0.8 + 0.4 * report.workers for report in reports.values()]
-    figure = _figure(9, 1.0 + sum(heights))
+    figure = _figure(WIDTH, 1.0 + sum(heights))
     panels = figure.subplots(len(reports), 1, sharex=True, squeeze=False,
                              gridspec_kw={"height_ratios": heights})[:, 0]
     for axes, (name, report) in zip(panels, reports.items()):
         _draw_chunks(axes, report)
         axes.set_title(f"{name}: {report.wall:.2f} s on {workers_phrase(name, report.workers)}",
                        fontsize=FONT, loc="left")
+    panels[-1].set_xlim(0, None)  # every run from its own start
     panels[-1].set_xlabel("seconds since the backend's run started", fontsize=FONT)
     figure.suptitle(f"When each chunk ran ({LEGEND})", fontsize=FONT)
     return figure
@@ -113,7 +115,7 @@ def comparison_figure(comparison: Any) -> Any:
     """Wall time (with each speedup beside its bar) and cores used, one bar per backend."""
     rows = comparison.rows
     speedups, _ = speedup_cells(rows)
-    figure = _figure(9, 1.4 + 0.45 * len(rows))
+    figure = _figure(WIDTH, 1.4 + 0.45 * len(rows))
     wall, cores = figure.subplots(1, 2, sharey=True, width_ratios=[3, 2])
     names = [r["backend"] for r in rows]
     places = range(len(rows))
@@ -132,7 +134,7 @@ def comparison_figure(comparison: Any) -> Any:
     marks = [cores.annotate(f" {r['cores_used']:.2f}", (r["cores_used"], place), ha="left",
                             va="center", fontsize=FONT - 1) for place, r in zip(places, rows)]
     cores.tick_params(axis="y", left=False, labelleft=False)
-    cores.set_xlabel("CPU time of every thread / wall time", fontsize=FONT)
+    cores.set_xlabel("CPU time / wall time", fontsize=FONT)
     cores.set_title("cores used", fontsize=FONT)
     for axes in (wall, cores):
         axes.tick_params(axis="x", labelsize=FONT - 1)
