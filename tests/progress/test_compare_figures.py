@@ -156,3 +156,26 @@ def test_the_comparison_chart_keeps_its_texts_apart(monkeypatch, backends):
 def test_the_timeline_keeps_its_texts_apart(monkeypatch):
     figure = drawn(monkeypatch, timeline.show_timeline, jupyterlab_run()["interpreters"])
     check_layout(figure)
+
+
+# ---- how the walls are taken: every backend alike, in bounded time -------------------------------
+def test_each_backend_runs_first_in_some_round_and_last_in_another():
+    from xparallel.compare import rounds_order
+
+    names = ["serial", "threads", "processes", "interpreters"]
+    orders = [rounds_order(names, k) for k in range(len(names))]
+    assert {order[0] for order in orders} == set(names)
+    assert {order[-1] for order in orders} == set(names)
+    assert all(sorted(order) == sorted(names) for order in orders)
+
+
+@pytest.mark.parametrize("round_seconds, expected", [(15.0, 1), (2.4, 2), (1.2, 4), (0.05, 5)])
+def test_rounds_stop_within_the_budget(round_seconds, expected):
+    from xparallel.compare import MAX_ROUNDS, ROUNDS_BUDGET, more_rounds
+
+    rounds = 1  # the first round always runs: a 5 s cell's --compare costs one round
+    while more_rounds(rounds, rounds * round_seconds):
+        rounds += 1
+    assert rounds == expected
+    assert rounds == 1 or rounds * round_seconds <= ROUNDS_BUDGET
+    assert rounds <= MAX_ROUNDS

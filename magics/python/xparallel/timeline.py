@@ -20,6 +20,13 @@ WALL_COLOUR, CORES_COLOUR = "#1f4e79", "#f2c14e"
 LEGEND = "one bar per chunk; darker: more CPU; hatched: waiting for a core"
 
 
+def seconds(value: float) -> str:
+    """"0.37 s", "12 ms", "0.4 ms": a short run's time still reads (not "0.00 s")."""
+    if value >= 0.1:
+        return f"{value:.2f} s"
+    return f"{value * 1000:.0f} ms" if value >= 0.01 else f"{value * 1000:.1f} ms"
+
+
 def _figure(width: float, height: float) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
@@ -77,7 +84,7 @@ def comparison_timelines_figure(reports: dict[str, Any]) -> Any:
                              gridspec_kw={"height_ratios": heights})[:, 0]
     for axes, (name, report) in zip(panels, reports.items()):
         _draw_chunks(axes, report)
-        axes.set_title(f"{name}: {report.wall:.2f} s on {workers_phrase(name, report.workers)}",
+        axes.set_title(f"{name}: {seconds(report.wall)} on {workers_phrase(name, report.workers)}",
                        fontsize=FONT, loc="left")
     panels[-1].set_xlim(0, None)  # every run from its own start
     panels[-1].set_xlabel("seconds since the backend's run started", fontsize=FONT)
@@ -126,7 +133,7 @@ def comparison_figure(comparison: Any) -> Any:
     for place, r, speedup in zip(places, rows, speedups):
         said = "serial baseline" if r["backend"] == "serial" else (
             f"{speedup} vs serial" if speedup.endswith("×") else "speedup " + speedup)
-        texts.append(wall.annotate(f" {r['wall']:.2f} s · {said}", (r["wall"], place),
+        texts.append(wall.annotate(f" {seconds(r['wall'])} · {said}", (r["wall"], place),
                                    ha="left", va="center", fontsize=FONT - 1))
     wall.set_xlabel("wall time (s): shorter is faster", fontsize=FONT)
     wall.set_title("wall time and speedup", fontsize=FONT)
