@@ -179,3 +179,13 @@ def test_rounds_stop_within_the_budget(round_seconds, expected):
     assert rounds == expected
     assert rounds == 1 or rounds * round_seconds <= ROUNDS_BUDGET
     assert rounds <= MAX_ROUNDS
+
+
+def test_a_serial_run_that_waited_for_a_core_says_so():
+    serial = ParallelReport(backend="serial", workers=1, reason="", status="ok", items=64,
+                            wall=1.0, timeline=[(1, 0, 64, 0.0, 1.0, 0.6, 0.4)], errors=[],
+                            usage=Usage(cpu=0.6, wall=1.0, wait=0.4))
+    runs = {"serial": serial, "interpreters": run("interpreters", 2, 0.4, 0.62)}
+    rows = {r["backend"]: r for r in compare_rows(runs)}
+    assert math.isnan(rows["interpreters"]["speedup"])  # 2.5 over 1.55 cores
+    assert "0.40 s of it waiting for a core" in rows["interpreters"]["speedup_note"]

@@ -88,6 +88,7 @@ class ParallelReport:
     # Of that serial run's wall, the seconds it neither computed nor waited for a core (I/O,
     # sleeps): the one part of it that running items side by side overlaps beyond the cores used.
     baseline_idle: float = 0.0
+    baseline_wait: float = 0.0     # of it, the seconds it was runnable with no core (a busy machine)
     # Per item, in input order: what came back (None where an item failed), and the inputs the
     # run took (for --resume to compare, %parallel_debug to rerun); `total`: the input's length
     # when known (or found), else None.
@@ -201,9 +202,11 @@ class ParallelReport:
                     f"{MEASURABLE_SERIAL * 1000:.0f} ms a speedup needs: give the cell more work")
         ceiling = self.cores_used + self.baseline_idle / self.wall
         if round(self.ratio, 2) > round(ceiling, 2):
-            return (f"the serial run ({baseline:.2f} s) was slower than the work is: its wall "
-                    "time exceeds the CPU time the parallel run spent on the same items; run the "
-                    "cell again, or give it more work")
+            why = (f", {self.baseline_wait:.2f} s of it waiting for a core (a busy machine)"
+                   if self.baseline_wait >= 0.1 * baseline else "")
+            return (f"the serial run ({baseline:.2f} s{why}) was slower than the work is: its "
+                    "wall time exceeds the CPU time the parallel run spent on the same items; run "
+                    "the cell again, or give it more work")
         return ""
 
     @property
@@ -267,6 +270,7 @@ def compare_rows(reports: dict[str, ParallelReport]) -> list[dict]:
         idle = max(0.0, serial.wall - serial.cpu - core_wait)
         for report in reports.values():
             report.baseline, report.baseline_idle = serial.wall, idle
+            report.baseline_wait = core_wait
     rows = []
     for name, report in reports.items():
         rows.append({"backend": name, "workers": report.workers, "wall": report.wall,
