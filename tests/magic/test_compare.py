@@ -64,3 +64,21 @@ def test_the_serial_baseline_is_timed_after_a_warm_up(kc):
     assert value(kc, "r") == [x * x for x in range(8)]
     serial = value(kc, "[row['wall'] for row in _parallel.comparison if row['backend'] == 'serial'][0]")
     assert serial < 0.5, serial
+
+
+@pytest.mark.timeout(240)
+def test_no_shown_speedup_exceeds_the_cores_used_on_cpu_bound_work(kc):
+    # The cell, smaller: whatever the machine's speed or load, a speedup that is shown
+    # is within the cores used (this work has no waits to overlap); the rest say why not.
+    run = ok(kc, "%%parallel --compare --quiet -w 2\n"
+                 "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+                 "r = [fib(20) for _ in range(32)]")
+    rows = value(kc, "[(r['backend'], format(r['speedup'], '.2f'), format(r['cores_used'], '.2f'),"
+                     " r['speedup_note']) for r in _parallel.comparison]")
+    table = run.of_type("execute_result")[0]["content"]["data"]["text/plain"]
+    for backend, speedup, cores, note in rows[1:]:
+        if speedup == "nan":
+            assert note and "not measurable" in table, (backend, table)
+        else:
+            assert float(speedup) <= float(cores), (backend, speedup, cores)
+            assert f"{speedup}×" in table

@@ -189,3 +189,11 @@ def test_a_serial_run_that_waited_for_a_core_says_so():
     rows = {r["backend"]: r for r in compare_rows(runs)}
     assert math.isnan(rows["interpreters"]["speedup"])  # 2.5 over 1.55 cores
     assert "0.40 s of it waiting for a core" in rows["interpreters"]["speedup_note"]
+
+
+def test_clock_granularity_is_not_taken_for_waits_to_overlap():
+    # A CPU-bound serial run whose CPU reads 20 ms short of its wall (10 ms ticks): no waits.
+    runs = {"serial": run("serial", 1, 0.37, 0.35), "interpreters": run("interpreters", 2, 0.19, 0.36)}
+    rows = {r["backend"]: r for r in compare_rows(runs)}
+    # 1.95 over 1.89 cores: counted as a wait to overlap, the 20 ms would have let it through.
+    assert math.isnan(rows["interpreters"]["speedup"])

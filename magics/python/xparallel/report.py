@@ -41,6 +41,7 @@ COMPUTE_BOUND = 0.5   # (CPU + waits for a core) / wall at or above this: the ru
 # A serial run shorter than this measures start-up and dispatch costs, not a backend's speed: its
 # ratios are shown as not measurable (`%%parallel?` says so).
 MEASURABLE_SERIAL = 0.05
+IDLE_SHARE = 0.1   # a serial run idle (I/O, sleeps) for less of its wall than this computed
 
 
 def plural(count: int, one: str, many: str | None = None) -> str:
@@ -268,6 +269,9 @@ def compare_rows(reports: dict[str, ParallelReport]) -> list[dict]:
     if serial is not None:
         core_wait = serial.usage.wait if serial.usage is not None else serial.wait
         idle = max(0.0, serial.wall - serial.cpu - core_wait)
+        # Under a tenth of the wall, "idle" is the CPU clocks' granularity (ticks of 10 ms over
+        # the process tree), not waits: counted, it would let noise through as a speedup.
+        idle = idle if idle >= IDLE_SHARE * serial.wall else 0.0
         for report in reports.values():
             report.baseline, report.baseline_idle = serial.wall, idle
             report.baseline_wait = core_wait
