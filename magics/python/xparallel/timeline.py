@@ -120,22 +120,26 @@ def _fit_texts(figure: Any, axes: Any, texts: list[Any]) -> None:
 
 def comparison_figure(comparison: Any) -> Any:
     """Wall time (with each speedup beside its bar) and cores used, one bar per backend."""
+    from matplotlib.ticker import MaxNLocator
+
     rows = comparison.rows
     speedups, _ = speedup_cells(rows)
     figure = _figure(WIDTH, 1.4 + 0.45 * len(rows))
     wall, cores = figure.subplots(1, 2, sharey=True, width_ratios=[3, 2])
     names = [r["backend"] for r in rows]
     places = range(len(rows))
-    wall.barh(places, [r["wall"] for r in rows], height=0.6, color=WALL_COLOUR)
+    # A short run's walls in ms: tick labels such as 0.0025 would run into each other.
+    scale, unit = (1000, "ms") if max(r["wall"] for r in rows) < 0.1 else (1, "s")
+    wall.barh(places, [r["wall"] * scale for r in rows], height=0.6, color=WALL_COLOUR)
     wall.set_yticks(places, names, fontsize=FONT)
     wall.invert_yaxis()  # serial on top, as in the table
     texts = []
     for place, r, speedup in zip(places, rows, speedups):
         said = "serial baseline" if r["backend"] == "serial" else (
             f"{speedup} vs serial" if speedup.endswith("×") else "speedup " + speedup)
-        texts.append(wall.annotate(f" {seconds(r['wall'])} · {said}", (r["wall"], place),
+        texts.append(wall.annotate(f" {seconds(r['wall'])} · {said}", (r["wall"] * scale, place),
                                    ha="left", va="center", fontsize=FONT - 1))
-    wall.set_xlabel("wall time (s): shorter is faster", fontsize=FONT)
+    wall.set_xlabel(f"wall time ({unit}): shorter is faster", fontsize=FONT)
     wall.set_title("wall time and speedup", fontsize=FONT)
     cores.barh(places, [r["cores_used"] for r in rows], height=0.6, color=CORES_COLOUR)
     marks = [cores.annotate(f" {r['cores_used']:.2f}", (r["cores_used"], place), ha="left",
@@ -145,6 +149,7 @@ def comparison_figure(comparison: Any) -> Any:
     cores.set_title("cores used", fontsize=FONT)
     for axes in (wall, cores):
         axes.tick_params(axis="x", labelsize=FONT - 1)
+        axes.xaxis.set_major_locator(MaxNLocator(nbins=5))  # few ticks, however wide the range
         axes.set_xlim(0, None)
     figure.suptitle("The same cell on each backend (speedups measured against the serial run)",
                     fontsize=FONT + 1)
