@@ -201,3 +201,14 @@ def test_clock_granularity_is_not_taken_for_waits_to_overlap():
     rows = {r["backend"]: r for r in compare_rows(runs)}
     # 1.95 over 1.89 cores: counted as a wait to overlap, the 20 ms would have let it through.
     assert math.isnan(rows["interpreters"]["speedup"])
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("scale", [1.0, 0.01], ids=["tenths of seconds", "milliseconds"])
+def test_the_timelines_under_compare_keep_their_texts_apart(monkeypatch, scale):
+    runs = {name: run(name, report.workers, report.wall * scale, report.cpu * scale)
+            for name, report in jupyterlab_run().items()}
+    figure = drawn(monkeypatch, timeline.show_comparison_timelines, runs,
+                   Comparison(compare_rows(runs)))
+    check_layout(figure)
+    assert len(figure.axes) == 4  # one panel per backend
