@@ -76,7 +76,7 @@ class ParallelMagics(Magics):
     @argument("--compare", action="store_true",
               help="run the cell on serial, threads, processes and interpreters in turn (and "
                    "dask when the notebook has a dask client) and show wall time, speedup and "
-                   "cores used")
+                   "cores used: warmed up, fastest of up to 5 rounds (see below)")
     @argument("--quiet", action="store_true", help="no widgets, only the summary line")
     @argument("--resume", action="store_true",
               help="reuse the finished results of the last run of the same target for the same "
@@ -149,6 +149,16 @@ class ParallelMagics(Magics):
         (also when it is stuck in a call nothing can wake), and the run goes on: the items
         interrupted beside it run again. Items are handed out one at a time to free workers,
         and the input is taken up front. `_parallel.timed_out` lists the items that timed out.
+        --compare: the input is taken once, up front. Every backend first runs one item per
+        worker, untimed (pools started, the function shipped); then timed rounds of every backend,
+        each round in a rotated order, up to 5 rounds and no further round once the rounds took
+        5 s (a long cell gets one round); each backend shows its fastest round. A speedup is
+        shown only where it is one: it is marked "not measurable" (and the note says why) when
+        the serial run took under 50 ms (fixed costs, not the work, make such a ratio), or when
+        it exceeds the run's cores used (plus the idle waits of the serial run, such as sleeps,
+        that running items side by side overlaps): no run does the same work in less than its CPU
+        time, so the serial run was slower than the work is. With --timeline, every backend's
+        fastest run is drawn on one time axis.
         `%parallel_debug [N]`: the N-th failed item of the last run (1 by default) runs again
         here with the cell's setup, under IPython's debugger at the frame that raised.
         """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,10 @@ MISSING = _Missing()
 NOUNS = {"interpreters": ("interpreter", "interpreters"), "threads": ("thread", "threads"),
          "processes": ("process", "processes"), "dask": ("dask worker", "dask workers")}
 COMPUTE_BOUND = 0.5   # (CPU + waits for a core) / wall at or above this: the run computed
+# A serial run shorter than this measures start-up and dispatch costs, not a backend's speed: its
+# ratios are shown as not measurable (`%%parallel?` says so).
+MEASURABLE_SERIAL = 0.05
+IDLE_SHARE = 0.1   # a serial run idle (I/O, sleeps) for less of its wall than this computed
 
 
 def plural(count: int, one: str, many: str | None = None) -> str:
@@ -81,6 +86,10 @@ class ParallelReport:
     comparison: list[dict] | None = None
     usage: Usage | None = None     # measured around the run: process-tree CPU, wall, wait
     baseline: float | None = None  # wall time of a real serial run of the same cell
+    # Of that serial run's wall, the seconds it neither computed nor waited for a core (I/O,
+    # sleeps): the one part of it that running items side by side overlaps beyond the cores used.
+    baseline_idle: float = 0.0
+    baseline_wait: float = 0.0     # of it, the seconds it was runnable with no core (a busy machine)
     # Per item, in input order: what came back (None where an item failed), and the inputs the
     # run took (for --resume to compare, %parallel_debug to rerun); `total`: the input's length
     # when known (or found), else None.
@@ -172,16 +181,46 @@ class ParallelReport:
         return self.measured_baseline is None
 
     @property
-    def speedup(self) -> float:
-        """Serial wall over this run's wall: measured when there is a serial run to compare
-        with, else `serial_estimate` over wall."""
+    def ratio(self) -> float:
+        """Serial wall (measured, else estimated) over this run's wall, as it came out."""
         if self.wall <= 0:
             return 0.0
         baseline = self.measured_baseline
         return (baseline if baseline is not None else self.serial_estimate) / self.wall
 
+    @property
+    def speedup_problem(self) -> str:
+        """Why a measured ratio is not a speedup ("" when it is one):
+        - the serial run took under MEASURABLE_SERIAL: fixed costs, not the work, make the ratio;
+        - the ratio exceeds the cores used (plus what overlapping the serial run's idle waits can
+          add): no run does the same work in less than its CPU time, so the serial run was
+          slower than the work is (warm-up, a slower interpreter, noise). A defect, not a result."""
+        baseline = self.measured_baseline
+        if baseline is None or self.backend == "serial" or self.wall <= 0:
+            return ""
+        if baseline < MEASURABLE_SERIAL:
+            return (f"the serial run took {baseline * 1000:.0f} ms, under the "
+                    f"{MEASURABLE_SERIAL * 1000:.0f} ms a speedup needs: give the cell more work")
+        ceiling = self.cores_used + self.baseline_idle / self.wall
+        if round(self.ratio, 2) > round(ceiling, 2):
+            why = (f", {self.baseline_wait:.2f} s of it waiting for a core (a busy machine)"
+                   if self.baseline_wait >= 0.1 * baseline else "")
+            return (f"the serial run ({baseline:.2f} s{why}) was slower than the work is: its "
+                    "wall time exceeds the CPU time the parallel run spent on the same items; run "
+                    "the cell again, or give it more work")
+        return ""
+
+    @property
+    def speedup(self) -> float:
+        """Serial wall over this run's wall: measured when there is a serial run to compare
+        with, else `serial_estimate` over wall. NaN when the measured ratio is not a speedup
+        (`speedup_problem` says why): such a figure is never shown as a result."""
+        return math.nan if self.speedup_problem else self.ratio
+
     def speedup_text(self) -> str:
         if self.measured_baseline is not None:
+            if self.speedup_problem:
+                return f"speedup not measurable: {self.speedup_problem}"
             return (f"speedup {self.speedup:.2f}× measured against a serial run "
                     f"({self.measured_baseline:.2f} s)")
         return f"speedup ≈ {self.speedup:.2f}× (estimate; --compare measures it)"
@@ -223,43 +262,98 @@ class ParallelReport:
 
 def compare_rows(reports: dict[str, ParallelReport]) -> list[dict]:
     """The --compare table from one run per backend, the serial one among them: every report
-    gets the serial wall as its measured baseline, so its summary, `_parallel` and the table
-    show the same speedup and cores used."""
+    gets the serial wall as its measured baseline (and the serial run's idle waits), so its
+    summary, `_parallel` and the table show the same speedup and cores used. A row's `speedup`
+    is NaN when the measured ratio (`ratio`) is not one; `speedup_note` says why."""
     serial = reports.get("serial")
+    if serial is not None:
+        core_wait = serial.usage.wait if serial.usage is not None else serial.wait
+        idle = max(0.0, serial.wall - serial.cpu - core_wait)
+        # Under a tenth of the wall, "idle" is the CPU clocks' granularity (ticks of 10 ms over
+        # the process tree), not waits: counted, it would let noise through as a speedup.
+        idle = idle if idle >= IDLE_SHARE * serial.wall else 0.0
+        for report in reports.values():
+            report.baseline, report.baseline_idle = serial.wall, idle
+            report.baseline_wait = core_wait
     rows = []
-    for report in reports.values():
-        if serial is not None:
-            report.baseline = serial.wall
     for name, report in reports.items():
         rows.append({"backend": name, "workers": report.workers, "wall": report.wall,
-                     "speedup": report.speedup, "cores_used": report.cores_used,
+                     "speedup": report.speedup, "ratio": report.ratio,
+                     "speedup_note": report.speedup_problem, "cores_used": report.cores_used,
                      "measured": not report.speedup_is_estimate, "possible": True, "note": ""})
     for report in reports.values():
         report.comparison = rows
     return rows
 
 
-class Comparison:
-    """The --compare table: one row per backend, speedups measured against the serial row."""
+_MARKS = "¹²³⁴⁵⁶⁷⁸⁹"
+METHOD = ("speedup: serial wall time / wall time, both measured in this cell; cores used: CPU time "
+          "of every thread of the run / wall time")
 
-    def __init__(self, rows: list[dict]) -> None:
+
+def speedup_cells(rows: list[dict]) -> tuple[list[str], list[str]]:
+    """Each row's speedup as shown ("1.17×", or "not measurable¹"), and the numbered notes."""
+    notes: list[str] = []
+    cells = []
+    for r in rows:
+        note = r.get("speedup_note", "")
+        if note:
+            if note not in notes:
+                notes.append(note)
+            cells.append(f"not measurable{_MARKS[min(notes.index(note), len(_MARKS) - 1)]}")
+        else:
+            cells.append(f"{r['speedup']:.2f}×")
+    return cells, [f"{_MARKS[min(i, len(_MARKS) - 1)]} {n}" for i, n in enumerate(notes)]
+
+
+class Comparison:
+    """The --compare table: one row per backend, speedups measured against the serial row.
+    `method`: how the walls were taken (warm-up, rounds), said under the table."""
+
+    def __init__(self, rows: list[dict], method: str = "") -> None:
         self.rows = rows
+        self.method = method
+
+    def _footer(self) -> list[str]:
+        notes = speedup_cells(self.rows)[1]
+        return notes + [METHOD + (f"; {self.method}" if self.method else "")]
 
     def __repr__(self) -> str:
-        head = f"{'backend':<13}{'workers':>8}{'wall s':>10}{'speedup':>10}{'cores used':>12}"
+        speedups, _ = speedup_cells(self.rows)
+        width = max([len("speedup")] + [len(text) for text in speedups])
+        head = (f"{'backend':<13}{'workers':>8}{'wall s':>10}  {'speedup':>{width}}"
+                f"{'cores used':>12}")
         lines = [head]
-        for r in self.rows:
-            lines.append(f"{r['backend']:<13}{r['workers']:>8}{r['wall']:>10.3f}"
-                         f"{r['speedup']:>9.2f}×{r['cores_used']:>12.2f}")
-        lines.append("speedup: serial wall time / wall time, both measured in this cell; cores used:"
-                     " CPU time of every thread of the run / wall time")
-        return "\n".join(lines)
+        for r, speedup in zip(self.rows, speedups):
+            lines.append(f"{r['backend']:<13}{r['workers']:>8}{r['wall']:>10.3f}  "
+                         f"{speedup:>{width}}{r['cores_used']:>12.2f}")
+        return "\n".join(lines + self._footer())
 
     def _repr_html_(self) -> str:
-        cells = "".join(
-            f"<tr><td>{html.escape(r['backend'])}</td><td>{r['workers']}</td>"
-            f"<td>{r['wall']:.3f}</td><td>{r['speedup']:.2f}×</td><td>{r['cores_used']:.2f}</td>"
-            "</tr>" for r in self.rows)
-        return ("<table class='xparallel-compare'><thead><tr><th>backend</th><th>workers</th>"
-                "<th>wall s</th><th>speedup vs serial (measured)</th><th>cores used</th></tr>"
-                f"</thead><tbody>{cells}</tbody></table>")
+        # nowrap: a cell never breaks inside a figure or a word; the notes under the table wrap
+        # between words only (JupyterLab breaks plain output anywhere, `seria l run`).
+        cell = "style='white-space:nowrap;text-align:{}'"
+        speedups, _ = speedup_cells(self.rows)
+        body = "".join(
+            f"<tr><td {cell.format('left')}>{html.escape(r['backend'])}</td>"
+            f"<td {cell.format('right')}>{r['workers']}</td>"
+            f"<td {cell.format('right')}>{r['wall']:.3f}</td>"
+            f"<td {cell.format('right')}>{html.escape(speedup)}</td>"
+            f"<td {cell.format('right')}>{r['cores_used']:.2f}</td></tr>"
+            for r, speedup in zip(self.rows, speedups))
+        heads = "".join(f"<th {cell.format(align)}>{title}</th>" for title, align in (
+            ("backend", "left"), ("workers", "right"), ("wall s", "right"),
+            ("speedup vs serial (measured)", "right"), ("cores used", "right")))
+        footer = "".join(f"<p class='xparallel-compare-note' style='{WORDS}'>{html.escape(line)}</p>"
+                         for line in self._footer())
+        return (f"<table class='xparallel-compare'><thead><tr>{heads}</tr></thead>"
+                f"<tbody>{body}</tbody></table>{footer}")
+
+
+# Text that wraps between words only, whatever the output area's own rule.
+WORDS = "white-space:normal;word-break:normal;overflow-wrap:normal;margin:2px 0"
+
+
+def summary_html(text: str) -> str:
+    """A summary line as HTML that wraps between words (stdout in JupyterLab breaks anywhere)."""
+    return f"<div class='xparallel-summary' style='{WORDS}'>{html.escape(text)}</div>"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from IPython.core.error import UsageError
+from IPython.display import display
 
 from .backends import Work, backend_named
 from .capture import CaptureError, capture, cell_sources, referenced_modules
@@ -129,17 +130,23 @@ class CellRun:
         run_setup(plan, self.namespace)
         if options.compare:
             from .compare import compare
-            from .timeline import show_comparison
+            from .timeline import show_comparison, show_comparison_timelines
 
-            table, report = compare(self)
+            compared = compare(self)
+            report = compared.final
             self._keep(report)
             value = self._settle(report)
-            show_comparison(table._possible(), quiet=options.quiet)
-            if not options.quiet:
-                print(report.summary())  # the same figures as the table's row, measured
+            show_comparison(compared.table._possible(), quiet=options.quiet)
+            if options.timeline:
+                show_comparison_timelines(compared.reports, compared.table)
+            if not options.quiet:  # the same figures as the table's row, measured
+                from .report import summary_html
+
+                summary = report.summary()
+                display({"text/plain": summary, "text/html": summary_html(summary)}, raw=True)
             if plan.targets:
                 assign(plan, value, self.namespace)
-            return table
+            return compared.table
         backend, reason = options.backend, ""
         modules, captured = {}, b""
         if backend != "threads" and backend != "serial":
