@@ -131,6 +131,8 @@ def worker_cpu(kc, n: int, count: int, rounds: int) -> dict:
     cells = {
         "%%parallel, notebook fib": (f"%%parallel -b interpreters -w {WORKERS} --quiet\n"
                                      f"cpu = [fib_cpu(x) for x in [{n}] * {count}]"),
+        "%%parallel, module fib": (f"%%parallel -b interpreters -w {WORKERS} --quiet\n"
+                                   f"cpu = [benchfib.fib_cpu(x) for x in [{n}] * {count}]"),
         "InterpreterPoolExecutor, module fib": f"cpu = list(ipe.map(benchfib.fib_cpu, [{n}] * {count}))",
         "serial, notebook fib": f"cpu = [fib_cpu(x) for x in [{n}] * {count}]",
     }
