@@ -26,7 +26,7 @@ from IPython.core.error import UsageError
 from .backends import compared_backends
 from .backends.base import default_workers
 from .choose import refusal_advice
-from .notebook import run_code
+from .notebook import evaluate_iterable
 from .report import Comparison, ParallelReport, compare_rows
 
 MAX_ROUNDS = 5
@@ -86,7 +86,7 @@ def compare(cell: Any) -> Compared:
     __tracebackhide__ = True  # noqa: F841
     plan = cell.plan
     modules, captured = cell.capture()
-    items = list(run_code(plan.iterable_expression(), plan.filename, cell.namespace, "eval"))
+    items = list(evaluate_iterable(plan, cell.namespace))
     names = list(compared_backends())
     impossible: list[dict] = []
 
