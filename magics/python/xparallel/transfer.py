@@ -1,7 +1,7 @@
 """How items and results travel to and from workers, and the one error for what cannot.
 
-Pure Python (pickle, protocol 5), so every backend but `interpreters` works without the C++
-module; the engine (`_engine`) raises this same `TransferError` class."""
+Pure Python (pickle and cloudpickle, protocol 5), so every backend but `interpreters` works
+without the C++ module; the engine (`_engine`) raises this same `TransferError` class."""
 
 from __future__ import annotations
 
@@ -12,23 +12,32 @@ class TransferError(TypeError):
     """An item or a result cannot be sent between the notebook and a worker."""
 
 
+def _dumps_items(value: object) -> bytes:
+    """Items may be (or hold) the notebook's own classes and functions, which pickle would send
+    by a name the workers cannot find (`__main__.Doc`): cloudpickle sends those by value, and
+    everything else as pickle does (plain data never leaves pickle's C fast path)."""
+    import cloudpickle
+
+    return cloudpickle.dumps(value, protocol=5)
+
+
 def pickle_items(chunk: list, first_index: int) -> bytes:
     """The chunk pickled for a worker; an item that does not pickle is named (the engine's
     rule, same words)."""
     try:
-        return pickle.dumps(chunk, 5)
+        return _dumps_items(chunk)
     except Exception:  # noqa: BLE001 - find the item, below
         pass
     for offset, item in enumerate(chunk):
         try:
-            pickle.dumps(item, 5)
+            _dumps_items(item)
         except Exception as error:  # noqa: BLE001
             shown = repr(item)[:80]
             raise TransferError(
                 f"item {first_index + offset} ({shown}) cannot be sent to a worker: {error}. "
                 "Workers receive items by pickling; pass plain data (numbers, strings, tuples, "
                 "lists, dicts) or picklable objects.") from None
-    return pickle.dumps(chunk, 5)  # each item pickles alone: let the chunk's own error show
+    return _dumps_items(chunk)  # each item pickles alone: let the chunk's own error show
 
 
 def unpickle_results(payload: bytes, first_index: int) -> tuple[list, list]:
