@@ -5,7 +5,8 @@
 // functions each file provides. xpool.cpp is the pool; xworker.cpp a worker's loop;
 // xlifecycle.cpp the ready/done bookkeeping across pools; xinterrupter.cpp raising
 // KeyboardInterrupt in a busy worker; xinterruptible_sleep.cpp the time.sleep a cancel wakes;
-// xcapi.cpp the C-API glue (clocks, errors, the worker's emit and bootstrap).
+// xcapi.cpp the C-API glue (errors, the worker's emit and bootstrap); xplatform.cpp the
+// platform-specific reads (thread CPU time, waits for a core).
 
 #include <Python.h>
 
@@ -52,7 +53,6 @@ namespace xparallel
         // The last job cancelled while this worker ran one of its chunks, and when (steady ns).
         std::atomic<std::uint64_t> cancelled_job{0};
         std::atomic<std::int64_t> cancelled_at{0};
-        int schedstat = -1; // /proc/thread-self/schedstat of the worker thread
 
         // Guarded by lifecycle_mutex().
         bool ready = false;
@@ -96,9 +96,7 @@ namespace xparallel
             return thread;
         }
 
-        // xcapi.cpp
-        std::int64_t thread_cpu_ns();
-        std::int64_t run_delay_ns(int fd);
+        // xcapi.cpp (the thread clocks are xplatform.hpp's)
         std::int64_t now_ns();
         std::string take_python_error();
         PyObject* bootstrap(pool::shared& s, pool::worker& w, std::string& error);
