@@ -138,15 +138,12 @@ def test_maxrss_unit():
 def test_start_methods():
     everything = ["fork", "spawn", "forkserver"]
     assert reads.start_methods(reads.WINDOWS, available=["spawn"]) == ["spawn"]
+    assert reads.start_methods(reads.WINDOWS, available=everything) == ["spawn"]
     assert reads.start_methods(reads.MACOS, available=everything) == everything
     assert reads.worker_start_method(reads.MACOS, available=everything) == "forkserver"
     assert reads.worker_start_method(reads.WINDOWS, available=["spawn"]) == "spawn"
     assert reads.worker_start_method(reads.LINUX, available=everything) == "forkserver"
-
-
-def test_linux_without_proc_starts_workers_with_spawn(tmp_path):
-    assert reads.worker_start_method(reads.LINUX, proc=str(tmp_path)) == "spawn"
-    assert "forkserver" not in reads.start_methods(reads.LINUX, proc=str(tmp_path))
+    assert reads.worker_start_method(reads.LINUX, available=["fork", "spawn"]) == "spawn"
 
 
 @pytest.mark.parametrize("platform", OTHERS)

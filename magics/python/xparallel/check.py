@@ -146,15 +146,19 @@ def check_blas() -> Finding:
                        "installed: the BLAS-thread exercises need it", "install threadpoolctl",
                        {"numpy": numpy.__version__})
     blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-    config = platform_reads.numpy_config()
-    facts = {"numpy": numpy.__version__, "built_with": platform_reads.blas_name(config),
+    return blas_finding(numpy.__version__, blas, platform_reads.numpy_config())
+
+
+def blas_finding(numpy_version: str, blas: list[dict], config: dict | None) -> Finding:
+    """From what threadpoolctl lists (`blas`) and NumPy's build configuration."""
+    facts = {"numpy": numpy_version, "built_with": platform_reads.blas_name(config),
              "libraries": [{k: p.get(k) for k in ("internal_api", "num_threads",
                                                   "threading_layer", "version", "filepath")}
                            for p in blas]}
     if platform_reads.uses_accelerate(config, blas):
-        return accelerate_finding(numpy.__version__, facts)
+        return accelerate_finding(numpy_version, facts)
     if not blas:
-        return Finding("blas", WARN, f"NumPy {numpy.__version__}: threadpoolctl sees no BLAS it can "
+        return Finding("blas", WARN, f"NumPy {numpy_version}: threadpoolctl sees no BLAS it can "
                        "control (a reference BLAS is single-threaded)",
                        "use pip's or conda's NumPy (OpenBLAS or MKL); on Debian/Ubuntu install "
                        "libopenblas0-pthread", facts)

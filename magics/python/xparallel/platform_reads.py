@@ -318,26 +318,24 @@ def physical_cores(platform: str | None = None, sys_root: str = SYS) -> int | No
 
 
 # ---- start methods ------------------------------------------------------------------------------
-def start_methods(platform: str | None = None, proc: str = PROC,
-                  available: list[str] | None = None) -> list[str]:
-    """The multiprocessing start methods that work here: Windows has spawn only; Linux's
-    forkserver fails where /proc is not mounted (spawn works)."""
+def start_methods(platform: str | None = None, available: list[str] | None = None) -> list[str]:
+    """The multiprocessing start methods that work here: Windows has spawn only (asking for
+    forkserver raises). Without /proc, forkserver works on Linux too (checked in a mount namespace
+    with an empty /proc): what failed there was a worker reading /proc to watch its kernel
+    (`process_alive`)."""
     import multiprocessing
 
     platform = platform or current()
     methods = list(multiprocessing.get_all_start_methods() if available is None else available)
     if platform == WINDOWS:
         return [m for m in methods if m == "spawn"]
-    if platform == LINUX and not os.path.isdir(f"{proc}/self"):
-        methods = [m for m in methods if m != "forkserver"]
     return methods
 
 
-def worker_start_method(platform: str | None = None, proc: str = PROC,
-                        available: list[str] | None = None) -> str:
+def worker_start_method(platform: str | None = None, available: list[str] | None = None) -> str:
     """For a pool of worker processes in a kernel that runs threads: forkserver (no fork of the
     kernel itself) where it works, else spawn."""
-    return "forkserver" if "forkserver" in start_methods(platform, proc, available) else "spawn"
+    return "forkserver" if "forkserver" in start_methods(platform, available) else "spawn"
 
 
 # ---- NumPy's BLAS -------------------------------------------------------------------------------
