@@ -14,6 +14,10 @@
 #include <ctime>
 #endif
 
+#if !defined(_WIN32)
+#include <pthread.h>
+#endif
+
 namespace xparallel::detail
 {
 #if defined(__linux__)
@@ -98,5 +102,23 @@ namespace xparallel::detail
     {
         return std::nullopt;
     }
+#endif
+
+#if !defined(_WIN32)
+    sigint_blocked::sigint_blocked()
+    {
+        sigset_t block;
+        sigemptyset(&block);
+        sigaddset(&block, SIGINT);
+        pthread_sigmask(SIG_BLOCK, &block, &m_previous);
+    }
+
+    sigint_blocked::~sigint_blocked()
+    {
+        pthread_sigmask(SIG_SETMASK, &m_previous, nullptr);
+    }
+#else
+    sigint_blocked::sigint_blocked() = default;
+    sigint_blocked::~sigint_blocked() = default;
 #endif
 } // namespace xparallel::detail

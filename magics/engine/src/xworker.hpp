@@ -10,9 +10,6 @@
 
 #include <Python.h>
 
-#include <csignal>
-#include <pthread.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -26,6 +23,7 @@
 #include <vector>
 
 #include "xparallel/xpool.hpp"
+#include "xplatform.hpp"
 
 namespace xparallel
 {
@@ -87,13 +85,8 @@ namespace xparallel
         // SIGINT. Threads are started with it blocked, so there is no window where they could.
         template <class F> std::thread thread_without_sigint(F&& body)
         {
-            sigset_t block, previous;
-            sigemptyset(&block);
-            sigaddset(&block, SIGINT);
-            pthread_sigmask(SIG_BLOCK, &block, &previous);
-            std::thread thread(std::forward<F>(body));
-            pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-            return thread;
+            const sigint_blocked blocked;
+            return std::thread(std::forward<F>(body));
         }
 
         // xcapi.cpp (the thread clocks are xplatform.hpp's)
