@@ -7,6 +7,7 @@ from typing import Any
 
 from IPython.display import display
 
+from .platform_reads import NOT_MEASURED
 from .report import plural, workers_phrase
 
 
@@ -42,8 +43,11 @@ def show_timeline(report: Any) -> None:
     axes.set_yticks(range(1, report.workers + 1), [f"w{i}" for i in range(1, report.workers + 1)])
     axes.invert_yaxis()
     axes.set_xlabel("seconds since the cell started")
+    # Where waits are not measured (macOS, Windows) no chunk is hatched: the legend says why.
+    waits = ("hatched: waiting for a core" if report.wait is not None
+             else f"waiting for a core: {NOT_MEASURED}")
     axes.set_title(f"{plural(report.items, 'item')} on {workers_phrase(report.backend, report.workers)}"
-                   ": one bar per chunk (darker: more CPU; hatched: waiting for a core)")
+                   f": one bar per chunk (darker: more CPU; {waits})")
     figure.tight_layout()
     _show(figure)
 
