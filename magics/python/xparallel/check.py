@@ -208,8 +208,12 @@ def check_platform() -> Finding:
     facts = {"platform": platform, "measured": reads, "start_methods": methods,
              "worker_start_method": platform_reads.worker_start_method()}
     missing = [name for name, ok in reads.items() if not ok]
-    detail = (f"platform {platform}: measures " + ", ".join(n for n, ok in reads.items() if ok)
-              + f"; start methods {', '.join(methods)}")
+    if missing:
+        detail = (f"platform {platform}: measures " + ", ".join(n for n, ok in reads.items() if ok)
+                  + f"; start methods {', '.join(methods)}")
+    else:
+        detail = (f"platform {platform}: every figure the notebooks show is measured here; start "
+                  f"methods {', '.join(methods)}")
     if missing:
         detail += f"; {platform_reads.NOT_MEASURED}: {', '.join(missing)}"
         advice = ("nothing to fix: the notebooks print \"not measured here\" for these figures"
