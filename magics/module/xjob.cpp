@@ -26,8 +26,7 @@ namespace xparallel
              bool stop_on_error)
         : m_pool(std::move(workers)),
           m_state(std::make_shared<job_state>(next_job_id(), std::string(factory),
-                                              std::string(sys_path), stop_on_error)),
-          m_loads(py::module_::import("pickle").attr("loads"))
+                                              std::string(sys_path), stop_on_error))
     {
     }
 
@@ -45,6 +44,13 @@ namespace xparallel
                 // A destructor must not throw; the job is marked cancelled either way.
             }
         }
+        m_state->close();
+    }
+
+    void job::close()
+    {
+        m_closed = true;
+        m_state->close();
     }
 
     void job::submit(std::uint64_t sequence, std::size_t first_index, std::size_t count,
@@ -65,7 +71,7 @@ namespace xparallel
         py::list deliveries;
         std::vector<chunk_outcome> outcomes = m_state->take_delivered();
         m_taken += outcomes.size();
-        for (const chunk_outcome& outcome : outcomes)
+        for (chunk_outcome& outcome : outcomes)
         {
             const chunk_record& record = outcome.record;
             if (!outcome.fatal.empty())
@@ -74,29 +80,20 @@ namespace xparallel
                                          " failed on items " + item_range(record) + ": " +
                                          outcome.fatal);
             }
-            py::tuple answer;
-            try
+            if (!outcome.transfer_error.empty())
             {
-                answer = m_loads(py::memoryview::from_memory(
-                    outcome.payload.data(), static_cast<py::ssize_t>(outcome.payload.size())));
-            }
-            catch (py::error_already_set& error)
-            {
-                if (error.matches(PyExc_MemoryError) || error.matches(PyExc_KeyboardInterrupt))
-                {
-                    throw;
-                }
                 const py::object type =
                     py::module_::import("xparallel.transfer").attr("TransferError");
-                PyErr_SetString(type.ptr(),
-                                ("the results of items " + item_range(record) +
-                                 " cannot be unpickled in the notebook: " + error.what())
-                                    .c_str());
+                PyErr_SetString(type.ptr(), ("the results of items " + item_range(record) +
+                                             " cannot be unpickled in the notebook: " +
+                                             outcome.transfer_error)
+                                                .c_str());
                 throw py::error_already_set();
             }
+            const auto answer = py::reinterpret_steal<py::tuple>(outcome.answer.release());
             deliveries.append(py::make_tuple(record.sequence, record.worker, answer[0], answer[1],
                                              record.start, record.end, record.cpu, record.wait,
-                                             outcome.payload.size()));
+                                             outcome.payload_bytes));
         }
         return deliveries;
     }

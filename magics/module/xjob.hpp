@@ -15,8 +15,8 @@ namespace xparallel
     namespace py = pybind11;
 
     // The engine's side of one job, for the dispatcher (xparallel/dispatch.py): chunks go into the
-    // pool's queue as pickled bytes, and come back in any order, unpickled on the main thread
-    // from a view of the worker's buffer (no second copy). Ordering, chunk sizes, the window,
+    // pool's queue as pickled bytes, and come back in any order, unpickled into the main
+    // interpreter by the workers themselves, from a view of their own buffer (no second copy). Ordering, chunk sizes, the window,
     // progress and errors are the dispatcher's, the same for every backend. Main thread only.
     class job
     {
@@ -41,13 +41,13 @@ namespace xparallel
         py::list take();
         // Drops the job's queued chunks and interrupts its running items; never waits.
         void cancel();
-        void close() { m_closed = true; }
+        // The dispatcher is done: chunks still to come are dropped by their workers.
+        void close();
         double elapsed() const { return m_state->seconds_since_start(); }
 
     private:
         std::shared_ptr<pool> m_pool;
         std::shared_ptr<job_state> m_state;
-        py::object m_loads;
         std::size_t m_taken = 0;
         bool m_cancelled = false;
         bool m_closed = false;

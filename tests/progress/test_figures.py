@@ -161,13 +161,28 @@ def test_reports_from_real_runs_agree_once_compared(kernel):
         assert f"cores used {row['cores_used']:.2f}" in summary
 
 
-def test_a_silent_progress_measures_the_run_and_prints_nothing(capsys):
+def test_a_silent_progress_prints_nothing(capsys):
     from xparallel.progress import make_progress
 
     progress = make_progress("threads", 2, 4, "", quiet=False, silent=True)
     progress.start(None)
-    sum(i * i for i in range(200_000))
     run = report("threads", 2, 0.1, [(1, 0, 4, 0.0, 0.1, 0.05)])
     progress.finish(None, run)
     assert capsys.readouterr().out == ""
-    assert run.usage is not None and run.usage.cpu > 0
+
+
+@pytest.mark.timeout(120)
+def test_every_round_is_measured_also_the_silent_ones(kernel):
+    # The run measures itself (process-tree CPU around it), whatever its progress shows: the
+    # rounds --retries runs again are silent, and the report still has their usage.
+    execute(kernel, "tries = {}")
+    run = execute(kernel, "%%parallel -b threads -w 2 --retries 2 --quiet\n"
+                          "def flaky(i):\n"
+                          "    tries[i] = tries.get(i, 0) + 1\n"
+                          "    if i == 3 and tries[i] < 2:\n"
+                          "        raise ValueError(i)\n"
+                          "    return sum(j * j for j in range(100_000))\n"
+                          "r = [flaky(i) for i in range(6)]", timeout=60)
+    assert run.status == "ok", run.reply
+    assert value(kernel, "_parallel.retried") == {3: 1}
+    assert value(kernel, "_parallel.usage is not None and _parallel.usage.cpu > 0") is True

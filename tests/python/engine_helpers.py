@@ -158,3 +158,11 @@ def megabyte_after_a_slow_first(i):
     if i == 0:
         time.sleep(2.0)
     return bytes(1 << 20)
+
+
+def megabytes_factory():
+    return megabyte_of
+
+
+def megabyte_of(i):
+    return (bytes if i % 2 else bytearray)([i % 251]) * (1 << 20)

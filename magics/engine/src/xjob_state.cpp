@@ -20,10 +20,24 @@ namespace xparallel
     {
         {
             std::lock_guard lock(m_mutex);
-            m_waiting.push_back(std::move(outcome));
             ++m_deliveries;
+            if (!m_closed)
+            {
+                m_waiting.push_back(std::move(outcome));
+            }
         }
+        // A closed job's outcome ends here, its answer released with the GIL the caller holds.
         m_delivered.notify_all();
+    }
+
+    void job_state::close()
+    {
+        std::vector<chunk_outcome> dropped;
+        {
+            std::lock_guard lock(m_mutex);
+            m_closed = true;
+            dropped = std::exchange(m_waiting, {});
+        }
     }
 
     void job_state::wait_for_delivery(std::size_t seen, std::chrono::duration<double> timeout)

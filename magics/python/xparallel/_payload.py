@@ -4,7 +4,6 @@ worker processes alike."""
 
 from __future__ import annotations
 
-import ast
 import builtins
 import importlib
 import linecache
@@ -14,6 +13,7 @@ import sys
 import time
 from typing import Any, Callable
 
+from ._rebuilt_functions import rebuild_shipped_functions
 from ._worker import apply
 from .clock import wait_seconds
 from .cell import FUNC, ITEM, plan_cell
@@ -32,12 +32,13 @@ def make_item_function(spec: dict) -> Callable[[Any], Any]:
     for alias, module_name in spec["modules"].items():
         namespace[alias] = importlib.import_module(module_name)
     if spec["captured"]:
-        namespace.update(pickle.loads(spec["captured"]))
-    exec(compile(ast.fix_missing_locations(plan.setup_module()), filename, "exec"), namespace)
+        captured = pickle.loads(spec["captured"])
+        rebuild_shipped_functions(captured)
+        namespace.update(captured)
+    exec(plan.setup_code(), namespace)
     if plan.function is not None:
-        namespace[FUNC] = eval(compile(ast.fix_missing_locations(ast.Expression(plan.function)),
-                                       filename, "eval"), namespace)
-    exec(compile(ast.fix_missing_locations(plan.item_module()), filename, "exec"), namespace)
+        namespace[FUNC] = eval(plan.function_code(), namespace)
+    exec(plan.item_code(), namespace)
     return namespace[ITEM]
 
 

@@ -52,14 +52,41 @@ def start(worker_number: int, emit: Callable[[int, str], None],
         time.sleep = sleep  # this interpreter's own time module: no other worker sees it
 
 
-def _dumps(value: Any) -> bytes:
-    """pickle, or cloudpickle for what pickle cannot name (classes defined in the cell)."""
+def _dumps(value: Any, buffers: list | None = None) -> bytes:
+    """pickle, or cloudpickle for what pickle cannot name (classes defined in the cell).
+    `buffers`: where out-of-band buffers go (protocol 5), instead of into the pickle."""
+    callback = None if buffers is None else buffers.append
     try:
-        return pickle.dumps(value, 5)
+        return pickle.dumps(value, 5, buffer_callback=callback)
     except Exception:
         import cloudpickle
 
-        return cloudpickle.dumps(value, protocol=5)
+        if buffers is not None:
+            buffers.clear()
+        return cloudpickle.dumps(value, protocol=5, buffer_callback=callback)
+
+
+# A result this large travels out of band: the notebook's copy is made from the worker's own
+# buffer, with no copy into the pickle on the way (exact `bytes` never travel out of band by
+# themselves; bytearrays and other buffers do).
+OUT_OF_BAND_BYTES = 64 * 1024
+
+
+class _LargeBytes:
+    __slots__ = ("value",)
+
+    def __init__(self, value: bytes) -> None:
+        self.value = value
+
+    def __reduce_ex__(self, protocol: int) -> tuple:
+        return bytes, (pickle.PickleBuffer(self.value),)
+
+
+def _out_of_band(results: list) -> list:
+    if not any(type(r) is bytes and len(r) >= OUT_OF_BAND_BYTES for r in results):
+        return results
+    return [_LargeBytes(r) if type(r) is bytes and len(r) >= OUT_OF_BAND_BYTES else r
+            for r in results]
 
 
 def describe(index: int, kind: str, error: BaseException, item: Any = None) -> tuple:
@@ -123,11 +150,17 @@ def _enter_job(job_id: int, factory: memoryview, sys_path: memoryview) -> None:
         _setup_error = (error,)
 
 
-def pickle_results(results: list, errors: list, first_index: int) -> bytes:
+def pickle_results(results: list, errors: list, first_index: int,
+                   buffers: list | None = None) -> bytes:
+    """The pickled (results, errors). With `buffers`, large ones go there out of band (the
+    engine unpickles them into the notebook's interpreter from this interpreter's memory)."""
     try:
-        return _dumps((results, errors))
+        if buffers is None:
+            return _dumps((results, errors))
+        return _dumps((_out_of_band(results), errors), buffers)
     except Exception:
-        pass
+        if buffers is not None:
+            buffers.clear()
     # Find the results that cannot travel and report them as errors of their items.
     for offset, value in enumerate(results):
         try:
@@ -142,8 +175,8 @@ def pickle_results(results: list, errors: list, first_index: int) -> bytes:
 
 
 def run_chunk(job_id: int, factory: memoryview, sys_path: memoryview, items_view: memoryview,
-              first_index: int, stop_on_error: bool) -> bytes:
-    """Runs one chunk; returns the pickled (results, errors)."""
+              first_index: int, stop_on_error: bool) -> bytes | tuple[bytes, list]:
+    """Runs one chunk; returns the pickled (results, errors) (see pickle_results)."""
     if job_id != _job_id:
         _enter_job(job_id, factory, sys_path)
     items = pickle.loads(items_view)
@@ -152,4 +185,6 @@ def run_chunk(job_id: int, factory: memoryview, sys_path: memoryview, items_view
         return pickle.dumps(([None] * len(items), errors), 5)
 
     results, errors = apply(_item_function, items, first_index, stop_on_error)
-    return pickle_results(results, errors, first_index)
+    buffers: list = []
+    payload = pickle_results(results, errors, first_index, buffers)
+    return (payload, buffers) if buffers else payload

@@ -7,8 +7,11 @@ program from the same source: what the notebook plans and what a worker runs can
 from __future__ import annotations
 
 import ast
+import functools
 import symtable
 from dataclasses import dataclass, field
+from types import CodeType
+from typing import Callable
 
 ITEM = "__xp_item__"
 ITEM_ARG = "__xp_x__"
@@ -52,6 +55,30 @@ class Plan:
     end_lineno: int
     spread: bool = False           # map over several iterables / starmap: f(*item)
     free_names: set[str] = field(default_factory=set)
+    # A warm cell run again is planned and compiled once (plans are cached by source): the code
+    # of each of its parts, by name. A Plan is never changed once made.
+    _compiled: dict[str, CodeType] = field(default_factory=dict, repr=False, compare=False)
+
+    def compiled(self, part: str, build: Callable[[], ast.AST], mode: str = "exec") -> CodeType:
+        """`build()`'s tree compiled under the cell's file name, once per plan."""
+        code = self._compiled.get(part)
+        if code is None:
+            code = compile(ast.fix_missing_locations(build()), self.filename, mode)
+            self._compiled[part] = code
+        return code
+
+    def setup_code(self) -> CodeType:
+        return self.compiled("setup", self.setup_module)
+
+    def item_code(self) -> CodeType:
+        return self.compiled("item", self.item_module)
+
+    def iterable_code(self) -> CodeType:
+        return self.compiled("iterable", self.iterable_expression, "eval")
+
+    def function_code(self) -> CodeType:
+        """map/starmap: the function expression."""
+        return self.compiled("function", lambda: ast.Expression(body=self.function), "eval")
 
     def setup_module(self) -> ast.Module:
         return ast.Module(body=list(self.setup), type_ignores=[])
@@ -124,7 +151,13 @@ def _record_key_on_failure(function: ast.FunctionDef) -> None:
 
 
 def plan_cell(source: str, filename: str = "<xparallel-cell>") -> Plan:
-    """Parses a cell (pure Python: IPython syntax already transformed) into a Plan."""
+    """Parses a cell (pure Python: IPython syntax already transformed) into a Plan: the same
+    plan again for the same cell (a warm cell rerun; every worker's job after the first)."""
+    return _plan_cell(source, filename)
+
+
+@functools.lru_cache(maxsize=64)
+def _plan_cell(source: str, filename: str) -> Plan:
     try:
         tree = ast.parse(source, filename)
     except SyntaxError:

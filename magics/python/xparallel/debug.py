@@ -12,7 +12,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from .cell import plan_cell
-from .notebook import local_item_function, run_code
+from .notebook import local_item_function, run_setup
 from .report import ItemError, ParallelReport
 
 
@@ -48,7 +48,7 @@ def debug_failed_item(shell: Any, report: ParallelReport | None, number: int | N
     print(f"%parallel_debug: item {error.index} ({error.item}), which raised "
           f"{error.type_name} in worker w{error.worker}; running the cell's setup, then the "
           "item, in this kernel")
-    run_code(plan.setup_module(), plan.filename, namespace, "exec")
+    run_setup(plan, namespace)
     function = local_item_function(plan, namespace)
     try:
         function(item)

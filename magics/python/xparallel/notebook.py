@@ -10,13 +10,22 @@ from typing import Any
 from .cell import FUNC, ITEM, Plan, locate_new_nodes
 
 
-def run_code(node: ast.Module | ast.Expression, filename: str, namespace: dict, mode: str) -> Any:
-    code = compile(ast.fix_missing_locations(node), filename, mode)
-    return eval(code, namespace) if mode == "eval" else exec(code, namespace)  # noqa: S307
+def run_setup(plan: Plan, namespace: dict) -> None:
+    exec(plan.setup_code(), namespace)  # noqa: S102
+
+
+def evaluate_iterable(plan: Plan, namespace: dict) -> Any:
+    return eval(plan.iterable_code(), namespace)  # noqa: S307
 
 
 def assign(plan: Plan, value: Any, namespace: dict) -> None:
     """TARGET = value for every target the cell wrote, with Python's own assignment rules."""
+    scratch: dict[str, Any] = {}
+    exec(plan.compiled("assign", lambda: _assigner(plan)), namespace, scratch)  # noqa: S102
+    scratch["__xp_assign__"](value)
+
+
+def _assigner(plan: Plan) -> ast.Module:
     stored = sorted({n.id for t in plan.targets for n in ast.walk(t)
                      if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)})
     body: list[ast.stmt] = [ast.Global(names=stored)] if stored else []
@@ -25,10 +34,7 @@ def assign(plan: Plan, value: Any, namespace: dict) -> None:
         posonlyargs=[], args=[ast.arg(arg="__xp_value__")], kwonlyargs=[], kw_defaults=[],
         defaults=[]), body=body, decorator_list=[], returns=None, type_params=[])
     locate_new_nodes(function, plan.lineno, plan.end_lineno)
-    scratch: dict[str, Any] = {}
-    code = compile(ast.Module(body=[function], type_ignores=[]), plan.filename, "exec")
-    exec(code, namespace, scratch)  # noqa: S102
-    scratch["__xp_assign__"](value)
+    return ast.Module(body=[function], type_ignores=[])
 
 
 def local_item_function(plan: Plan, namespace: dict) -> Any:
@@ -37,20 +43,21 @@ def local_item_function(plan: Plan, namespace: dict) -> Any:
     variable: nothing of xparallel's is put into the user's namespace."""
     scratch: dict[str, Any] = {}
     if plan.function is None:
-        code = compile(ast.fix_missing_locations(plan.item_module()), plan.filename, "exec")
-        exec(code, namespace, scratch)  # noqa: S102
+        exec(plan.item_code(), namespace, scratch)  # noqa: S102
         return scratch[ITEM]
+    exec(plan.compiled("bind", lambda: _binder(plan)), namespace, scratch)  # noqa: S102
+    function = eval(plan.function_code(), namespace)  # noqa: S307
+    return scratch["__xp_bind__"](function)
+
+
+def _binder(plan: Plan) -> ast.Module:
     maker = ast.FunctionDef(
         name="__xp_bind__", args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=FUNC)],
                                               kwonlyargs=[], kw_defaults=[], defaults=[]),
         body=[plan.item_def, ast.Return(value=ast.Name(ITEM, ast.Load()))], decorator_list=[],
         returns=None, type_params=[])
     locate_new_nodes(maker, plan.lineno, plan.end_lineno)
-    code = compile(ast.fix_missing_locations(ast.Module(body=[maker], type_ignores=[])),
-                   plan.filename, "exec")
-    exec(code, namespace, scratch)  # noqa: S102
-    function = run_code(ast.Expression(body=plan.function), plan.filename, namespace, "eval")
-    return scratch["__xp_bind__"](function)
+    return ast.Module(body=[maker], type_ignores=[])
 
 
 def raise_in_cell(error: BaseException, plan: Plan) -> None:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from .frontend import widgets_wanted
-from .measure import RunClock
 from .report import plural, workers_phrase
 
 STATE_NAMES = {0: "starting", 1: "idle", 2: "working", 3: "stopped"}
@@ -165,8 +164,8 @@ def static_text(title: str, rows: list[Bar], summary: str) -> str:
 
 
 class Progress:
-    """--quiet: only the summary line, at the end. Every kind measures the run's CPU and wall
-    (process tree) between start() and finish(), for the report's "cores used"."""
+    """--quiet: only the summary line, at the end. The report it shows was measured by the run
+    (`measure.RunClock` around it, for "cores used")."""
 
     def __init__(self, backend: str, workers: int, total: int | None, reason: str) -> None:
         self.backend = backend
@@ -174,10 +173,9 @@ class Progress:
         self.total = total
         self.reason = reason
         self._last = 0.0
-        self._clock: RunClock | None = None
 
     def start(self, job: Any) -> None:
-        self._clock = RunClock.start()
+        pass
 
     def update(self, job: Any) -> None:
         now = time.monotonic()
@@ -188,30 +186,18 @@ class Progress:
     def draw(self, job: Any) -> None:
         pass
 
-    def measure(self, report: Any) -> None:
-        """Gives the report the run's measured usage, unless the run measured it itself. Not
-        after an interrupt: the notebook must get control back at once, and threads still
-        spinning there would make every read of /proc wait for the GIL (the report's figures
-        then come from the chunks that finished)."""
-        clock, self._clock = self._clock, None
-        if clock is not None and getattr(report, "usage", None) is None \
-                and getattr(report, "status", "") != "interrupted":
-            report.usage = clock.stop()
-
     def finish(self, job: Any, report: Any) -> None:
-        self.measure(report)
         print(report.summary(), file=sys.stdout)
 
     def withdraw(self) -> Any:
         """Ends a run that did not count (auto moved it elsewhere): nothing of it stays shown.
         Returns the display the next run may draw in (None: nothing was displayed)."""
-        self._clock = None
         return None
 
 
 class SilentProgress(Progress):
     def finish(self, job: Any, report: Any) -> None:
-        self.measure(report)
+        pass
 
 
 class TextProgress(Progress):
@@ -277,7 +263,6 @@ class WidgetProgress(Progress):
         return rows
 
     def finish(self, job: Any, report: Any) -> None:
-        self.measure(report)
         rows = bars(job, self.total, final=True)
         if report.status != "ok":
             rows[0].style = "danger"

@@ -7,6 +7,7 @@ print), compare.py (--compare), notebook.py (the notebook side)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import sys
@@ -22,7 +23,7 @@ from .cellfile import cell_code
 from .choose import choose_backend, refusal, refusal_advice, refused_package, setup_imports
 from .debugging import unreached_note
 from .gather import gather
-from .notebook import assign, local_item_function, raise_in_cell, run_code
+from .notebook import assign, evaluate_iterable, local_item_function, raise_in_cell, run_setup
 from .output import WorkerOutput
 from .measure import RunClock
 from .progress import make_progress
@@ -98,12 +99,19 @@ class _Replay:
         return itertools.chain(self.seen, self._items)
 
 
+@functools.lru_cache(maxsize=64)
+def _transformed(transform: Any, source: str) -> str:
+    """IPython's transformation of a cell's body (`%` lines, `!` commands) to Python, once per
+    body: a warm cell run again is not transformed again."""
+    return transform(source)
+
+
 class CellRun:
     def __init__(self, shell: Any, source: str, options: Options) -> None:
         self.shell = shell
         self.options = options
         self.namespace: dict = shell.user_ns
-        python = shell.transform_cell(source)
+        python = _transformed(shell.transform_cell, source)
         # IPython counts the running cell before executing it: name ours like the cell (In[n]).
         number = max(0, shell.execution_count - 1)
         filename, python = cell_code(shell, source, python, number)
@@ -118,7 +126,7 @@ class CellRun:
     def execute(self) -> Any:
         __tracebackhide__ = True  # noqa: F841
         plan, options = self.plan, self.options
-        run_code(plan.setup_module(), plan.filename, self.namespace, "exec")
+        run_setup(plan, self.namespace)
         if options.compare:
             from .compare import compare
             from .timeline import show_comparison
@@ -145,8 +153,7 @@ class CellRun:
         items, resumed = None, None
         if options.resume or options.timeout:
             # Both run some items again by index: the input is taken up front.
-            items = list(run_code(plan.iterable_expression(), plan.filename, self.namespace,
-                                  "eval"))
+            items = list(evaluate_iterable(plan, self.namespace))
         if options.resume:
             kept, todo, note = plan_resume(plan, items)
             resumed = (kept, todo, items)
@@ -204,8 +211,7 @@ class CellRun:
         are replayed), and the summary says why."""
         __tracebackhide__ = True  # noqa: F841
         if items is None:
-            items = run_code(self.plan.iterable_expression(), self.plan.filename, self.namespace,
-                             "eval")
+            items = evaluate_iterable(self.plan, self.namespace)
         replay = _Replay(items) if iter(items) is items else None
         first = self.run_on("interpreters", reason, modules, captured,
                             items=replay if replay is not None else items, stop_on_refusal=True)
@@ -246,7 +252,7 @@ class CellRun:
         __tracebackhide__ = True  # noqa: F841
         plan, options = self.plan, self.options
         if items is None:
-            items = run_code(plan.iterable_expression(), plan.filename, self.namespace, "eval")
+            items = evaluate_iterable(plan, self.namespace)
         try:
             total = len(items)
         except TypeError:
@@ -255,7 +261,7 @@ class CellRun:
         spec = {"source": plan.source, "filename": plan.filename, "modules": modules,
                 "captured": captured, "sources": self._sources}
         workers = 1 if backend_name == "serial" else options.workers
-        work = Work(spec=spec, local_function=local_item_function(plan, self.namespace),
+        work = Work(spec=spec, bind_locally=lambda: local_item_function(plan, self.namespace),
                     options={"scheduler": options.scheduler, "timeout": options.timeout})
         # --timeout watches items one by one, from when each was handed to a free worker.
         watch = bool(options.timeout) and backend_name != "serial"  # serial times itself
@@ -333,7 +339,10 @@ class CellRun:
                 elif options.timeout:  # serial: the item itself was stopped by a timer
                     report.timed_out = [e.index for e in report.errors
                                         if e.type_name == "TimeoutError" and "--timeout" in e.message]
-                if status != "interrupted":  # threads still spinning make /proc reads slow
+                # Not after an interrupt: the notebook must get control back at once, and
+                # threads still spinning make /proc reads slow (the figures then come from the
+                # chunks that finished).
+                if status != "interrupted":
                     report.usage = clock.stop()
                 if progress is None:
                     progress = make_progress(backend_name, job.workers, total, reason, quiet=True)

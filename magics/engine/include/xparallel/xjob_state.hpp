@@ -9,7 +9,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <Python.h>
 
 namespace xparallel
 {
@@ -26,12 +29,41 @@ namespace xparallel
         double wait = 0.0; // seconds the worker thread was runnable but waiting for a core
     };
 
-    // What a worker hands back for one chunk. `payload` is the pickled (results, errors) pair,
-    // or empty when the worker's own machinery failed, then `fatal` says why.
+    // A strong reference to an object of the main interpreter, movable, never copied. It is
+    // only ever released with the main interpreter's GIL held: by the main thread, or by a
+    // worker while it holds a main-interpreter thread state (job_state::deliver).
+    class main_object
+    {
+    public:
+        main_object() = default;
+        explicit main_object(PyObject* owned) noexcept : p_object(owned) {}
+        main_object(main_object&& other) noexcept : p_object(std::exchange(other.p_object, nullptr)) {}
+        main_object& operator=(main_object&& other) noexcept
+        {
+            std::swap(p_object, other.p_object);
+            return *this;
+        }
+        ~main_object() { Py_XDECREF(p_object); }
+        main_object(const main_object&) = delete;
+        main_object& operator=(const main_object&) = delete;
+
+        PyObject* get() const noexcept { return p_object; }
+        PyObject* release() noexcept { return std::exchange(p_object, nullptr); }
+
+    private:
+        PyObject* p_object = nullptr;
+    };
+
+    // What a worker hands back for one chunk: the (results, errors) pair, already unpickled
+    // into the main interpreter by the worker (so the notebook's thread copies nothing), with the
+    // bytes it took in transit (out-of-band buffers included); or `transfer_error` when it would not unpickle there; or nothing and
+    // `fatal` when the worker's own machinery failed.
     struct chunk_outcome
     {
         chunk_record record;
-        std::string payload;
+        main_object answer;
+        std::size_t payload_bytes = 0;
+        std::string transfer_error;
         std::string fatal;
     };
 
@@ -52,19 +84,25 @@ namespace xparallel
 
         double seconds_since_start() const;
 
-        // Worker side.
+        // Worker side. With an answer, called holding the main interpreter's GIL: an outcome
+        // that arrives after close() is released here.
         void deliver(chunk_outcome outcome);
 
         // Main side: waits up to `timeout` until more than `seen` chunks were delivered in all.
         void wait_for_delivery(std::size_t seen, std::chrono::duration<double> timeout);
         // The chunks delivered since the last call, in delivery order.
         std::vector<chunk_outcome> take_delivered();
+        // Main side, with the GIL: nobody takes chunks any more; those waiting are released now,
+        // later ones by the worker that delivers them. So no main object outlives the job on a
+        // thread without the main GIL.
+        void close();
 
     private:
         mutable std::mutex m_mutex;
         std::condition_variable m_delivered;
         std::vector<chunk_outcome> m_waiting;
         std::size_t m_deliveries = 0;
+        bool m_closed = false;
     };
 
     // A chunk of work in the queue: the items, pickled on the main side.

@@ -30,11 +30,16 @@ def default_workers() -> int:
 class Work:
     """A cell's work. `spec` (pickled) is what isolated workers rebuild the item function from;
     `local_function` is the item function bound to the notebook's own namespace, for backends
-    that share the notebook's interpreter (threads, serial)."""
+    that share the notebook's interpreter (threads, serial): made by `bind_locally` when one
+    asks for it, so that the other backends do not pay for it."""
 
     spec: dict
-    local_function: Callable[[Any], Any]
+    bind_locally: Callable[[], Callable[[Any], Any]]
     options: dict = field(default_factory=dict)  # backend-specific (-b dask: scheduler)
+
+    @property
+    def local_function(self) -> Callable[[Any], Any]:
+        return self.bind_locally()
 
     def spec_bytes(self) -> bytes:
         return pickle.dumps(self.spec, 5)
