@@ -1,39 +1,10 @@
 #include "xworker.hpp"
 
-#include <cstdlib>
-#include <ctime>
-#include <unistd.h>
 
 namespace xparallel
 {
     namespace detail
     {
-        std::int64_t thread_cpu_ns()
-        {
-            timespec ts{};
-            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-            return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-        }
-
-        // Nanoseconds this thread spent runnable but waiting for a core (schedstat's 2nd field).
-        std::int64_t run_delay_ns(int fd)
-        {
-            if (fd < 0)
-            {
-                return 0;
-            }
-            char text[128];
-            const ssize_t size = pread(fd, text, sizeof(text) - 1, 0);
-            if (size <= 0)
-            {
-                return 0;
-            }
-            text[size] = '\0';
-            char* rest = nullptr;
-            std::strtoull(text, &rest, 10);
-            return static_cast<std::int64_t>(std::strtoull(rest, nullptr, 10));
-        }
-
         std::int64_t now_ns()
         {
             return std::chrono::duration_cast<std::chrono::nanoseconds>(

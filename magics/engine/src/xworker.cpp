@@ -1,14 +1,12 @@
 #include "xworker.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <optional>
 #include <string_view>
 #include <vector>
 
 #include "xparallel/xsubinterpreter.hpp"
+#include "xplatform.hpp"
 
 namespace xparallel
 {
@@ -165,7 +163,8 @@ namespace xparallel
             job.deliver(std::move(outcome));
         }
 
-        void run_chunk(pool::worker& w, PyObject* run_chunk_function, chunk_task& task)
+        void run_chunk(pool::worker& w, const core_wait_clock& waits, PyObject* run_chunk_function,
+                       chunk_task& task)
         {
             job_state& job = *task.job;
             w.current_job = job.id;
@@ -178,7 +177,7 @@ namespace xparallel
             outcome.record.worker = static_cast<int>(w.index);
             outcome.record.start = job.seconds_since_start();
             const std::int64_t cpu_before = thread_cpu_ns();
-            const std::int64_t wait_before = run_delay_ns(w.schedstat);
+            const std::optional<std::int64_t> wait_before = waits.read();
 
             PyObject* factory =
                 PyMemoryView_FromMemory(const_cast<char*>(job.factory.data()),
@@ -223,9 +222,13 @@ namespace xparallel
             const std::int64_t cpu = thread_cpu_ns() - cpu_before;
             outcome.record.end = job.seconds_since_start();
             outcome.record.cpu = static_cast<double>(cpu) * 1e-9;
-            outcome.record.wait = static_cast<double>(std::max<std::int64_t>(
-                                      0, run_delay_ns(w.schedstat) - wait_before)) *
-                                  1e-9;
+            // Where waits are not measured the row says 0: the run's usage says "not measured".
+            const std::optional<std::int64_t> wait_after = waits.read();
+            outcome.record.wait =
+                wait_before && wait_after
+                    ? static_cast<double>(std::max<std::int64_t>(0, *wait_after - *wait_before)) *
+                          1e-9
+                    : 0.0;
             w.state = worker_state::idle;
             if (answered && !Py_IsFinalizing())
             {
@@ -260,7 +263,7 @@ namespace xparallel
             }
             w->thread_id = PyThread_get_thread_ident();
             w->interp = interp->interpreter();
-            w->schedstat = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+            const core_wait_clock waits; // this thread's: made here, on it
 
             std::string error;
             PyObject* run_chunk_function = bootstrap(*s, *w, error);
@@ -282,7 +285,7 @@ namespace xparallel
                 {
                     continue;
                 }
-                run_chunk(*w, run_chunk_function, *task);
+                run_chunk(*w, waits, run_chunk_function, *task);
             }
             Py_XDECREF(run_chunk_function);
 
@@ -299,11 +302,6 @@ namespace xparallel
             }
             PyThreadState_SetAsyncExc(w->thread_id.load(), nullptr);
             PyErr_Clear();
-            if (w->schedstat >= 0)
-            {
-                close(w->schedstat);
-                w->schedstat = -1;
-            }
             w->interp = nullptr;
             interp.reset();
             w->state = worker_state::stopped;

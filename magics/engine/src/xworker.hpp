@@ -5,12 +5,10 @@
 // functions each file provides. xpool.cpp is the pool; xworker.cpp a worker's loop;
 // xlifecycle.cpp the ready/done bookkeeping across pools; xinterrupter.cpp raising
 // KeyboardInterrupt in a busy worker; xinterruptible_sleep.cpp the time.sleep a cancel wakes;
-// xcapi.cpp the C-API glue (clocks, errors, the worker's emit and bootstrap).
+// xcapi.cpp the C-API glue (errors, the worker's emit and bootstrap); xplatform.cpp the
+// platform-specific reads (thread CPU time, waits for a core).
 
 #include <Python.h>
-
-#include <csignal>
-#include <pthread.h>
 
 #include <atomic>
 #include <chrono>
@@ -25,6 +23,7 @@
 #include <vector>
 
 #include "xparallel/xpool.hpp"
+#include "xplatform.hpp"
 
 namespace xparallel
 {
@@ -52,7 +51,6 @@ namespace xparallel
         // The last job cancelled while this worker ran one of its chunks, and when (steady ns).
         std::atomic<std::uint64_t> cancelled_job{0};
         std::atomic<std::int64_t> cancelled_at{0};
-        int schedstat = -1; // /proc/thread-self/schedstat of the worker thread
 
         // Guarded by lifecycle_mutex().
         bool ready = false;
@@ -87,18 +85,11 @@ namespace xparallel
         // SIGINT. Threads are started with it blocked, so there is no window where they could.
         template <class F> std::thread thread_without_sigint(F&& body)
         {
-            sigset_t block, previous;
-            sigemptyset(&block);
-            sigaddset(&block, SIGINT);
-            pthread_sigmask(SIG_BLOCK, &block, &previous);
-            std::thread thread(std::forward<F>(body));
-            pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-            return thread;
+            const sigint_blocked blocked;
+            return std::thread(std::forward<F>(body));
         }
 
-        // xcapi.cpp
-        std::int64_t thread_cpu_ns();
-        std::int64_t run_delay_ns(int fd);
+        // xcapi.cpp (the thread clocks are xplatform.hpp's)
         std::int64_t now_ns();
         std::string take_python_error();
         PyObject* bootstrap(pool::shared& s, pool::worker& w, std::string& error);

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
+
+from . import platform_reads
+# Notebooks import these two from here; they live with the other platform reads.
+from .platform_reads import physical_cores, usable_cpus  # noqa: F401
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
 
@@ -117,35 +120,8 @@ def check_widgets() -> Finding:
                    facts={"version": ipywidgets.__version__})
 
 
-def physical_cores() -> int | None:
-    """Distinct (package, core) pairs of the CPUs this machine has; None where Linux's sysfs is
-    not there (psutil then answers, if installed)."""
-    cores = set()
-    for topology in Path("/sys/devices/system/cpu").glob("cpu[0-9]*/topology"):
-        try:
-            cores.add(((topology / "physical_package_id").read_text().strip(),
-                       (topology / "core_id").read_text().strip()))
-        except OSError:
-            continue
-    if cores:
-        return len(cores)
-    try:
-        import psutil
-
-        return psutil.cpu_count(logical=False)
-    except ImportError:
-        return None
-
-
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def check_cores() -> Finding:
-    logical, physical, usable = os.cpu_count() or 1, physical_cores(), usable_cpus()
+    logical, physical, usable = platform_reads.logical_cpus(), physical_cores(), usable_cpus()
     facts = {"logical": logical, "physical": physical, "usable": usable}
     detail = f"cores: {logical} logical, {physical or '?'} physical, {usable} usable by this process"
     if physical and physical < logical:
@@ -170,11 +146,19 @@ def check_blas() -> Finding:
                        "installed: the BLAS-thread exercises need it", "install threadpoolctl",
                        {"numpy": numpy.__version__})
     blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-    facts = {"numpy": numpy.__version__, "libraries": [
-        {k: p.get(k) for k in ("internal_api", "num_threads", "threading_layer", "version",
-                               "filepath")} for p in blas]}
+    return blas_finding(numpy.__version__, blas, platform_reads.numpy_config())
+
+
+def blas_finding(numpy_version: str, blas: list[dict], config: dict | None) -> Finding:
+    """From what threadpoolctl lists (`blas`) and NumPy's build configuration."""
+    facts = {"numpy": numpy_version, "built_with": platform_reads.blas_name(config),
+             "libraries": [{k: p.get(k) for k in ("internal_api", "num_threads",
+                                                  "threading_layer", "version", "filepath")}
+                           for p in blas]}
+    if platform_reads.uses_accelerate(config, blas):
+        return accelerate_finding(numpy_version, facts)
     if not blas:
-        return Finding("blas", WARN, f"NumPy {numpy.__version__}: threadpoolctl sees no BLAS it can "
+        return Finding("blas", WARN, f"NumPy {numpy_version}: threadpoolctl sees no BLAS it can "
                        "control (a reference BLAS is single-threaded)",
                        "use pip's or conda's NumPy (OpenBLAS or MKL); on Debian/Ubuntu install "
                        "libopenblas0-pthread", facts)
@@ -195,7 +179,53 @@ def check_blas() -> Finding:
                    "speedup", advice, facts)
 
 
+def accelerate_finding(numpy_version: str, facts: dict) -> Finding:
+    """NumPy on Apple's Accelerate: it picks its own threads and threadpoolctl cannot change
+    them, so every point of a BLAS-thread sweep runs the same library the same way."""
+    return Finding("blas", WARN, f"NumPy {numpy_version} uses Apple's Accelerate: threadpoolctl "
+                   "cannot set its threads, so the BLAS-thread lessons (notebook 03: the thread "
+                   "sweep, processes x BLAS threads) will show a flat sweep, every thread count "
+                   "as fast as the first, because Accelerate ignores the setting",
+                   "expected on a Mac with pip's NumPy: read the sweep with a neighbour on "
+                   "Linux or Windows, or use a NumPy on OpenBLAS (conda: `conda install numpy "
+                   "\"libblas=*=*openblas\"`)", facts)
+
+
+def check_platform() -> Finding:
+    """What this system lets xparallel measure: what the notebooks' tables show, or show as
+    "not measured here"."""
+    platform = platform_reads.current()
+    memory = platform_reads.memory()
+    reads = {
+        "memory (RSS)": memory.rss is not None,
+        "memory (PSS, shared pages split)": memory.pss is not None,
+        "peak memory": memory.peak is not None,
+        "CPU time of each thread": platform_reads.threads_cpu() is not None,
+        "CPU time of worker processes": platform_reads.descendants_cpu() is not None,
+        "time waiting for a core": platform_reads.core_waits_measured(),
+    }
+    methods = platform_reads.start_methods()
+    facts = {"platform": platform, "measured": reads, "start_methods": methods,
+             "worker_start_method": platform_reads.worker_start_method()}
+    missing = [name for name, ok in reads.items() if not ok]
+    if missing:
+        detail = (f"platform {platform}: measures " + ", ".join(n for n, ok in reads.items() if ok)
+                  + f"; start methods {', '.join(methods)}")
+    else:
+        detail = (f"platform {platform}: every figure the notebooks show is measured here; start "
+                  f"methods {', '.join(methods)}")
+    if missing:
+        detail += f"; {platform_reads.NOT_MEASURED}: {', '.join(missing)}"
+        advice = ("nothing to fix: the notebooks print \"not measured here\" for these figures"
+                  + ("" if platform_reads.threads_cpu() is not None or platform == "linux"
+                     else "; install psutil for the thread and process CPU figures"))
+        return Finding("platform", INFO, detail, advice, facts)
+    return Finding("platform", INFO, detail, facts=facts)
+
+
 def check_start_method() -> Finding:
+    import multiprocessing
+
     method = multiprocessing.get_start_method(allow_none=False)
     detail = f"multiprocessing start method: {method}"
     if method != "fork":
@@ -205,7 +235,8 @@ def check_start_method() -> Finding:
 
 
 CHECKS: list[Callable[[], Finding]] = [check_python, check_interpreters, check_engine, check_kernel,
-                                       check_widgets, check_cores, check_blas, check_start_method]
+                                       check_widgets, check_cores, check_platform, check_blas,
+                                       check_start_method]
 
 
 def run_checks() -> list[Finding]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from .platform_reads import thread_wait_seconds
+
 
 def wait_seconds() -> float:
-    """Seconds this thread has spent runnable but waiting for a core (Linux schedstat, 2nd
-    field); 0.0 where the kernel does not say. Read before and after a chunk: the difference is
-    the chunk's `wait` in the timeline (time the machine was too busy, not the cell's work)."""
-    try:
-        with open("/proc/thread-self/schedstat", "rb") as stat:
-            return int(stat.read().split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return 0.0
+    """Seconds this thread has spent runnable but waiting for a core (platform_reads: Linux's
+    schedstat); 0.0 where the system does not say, so that a chunk's row always holds a number:
+    the run's report says "not measured" from `Usage.wait` instead. Read before and after a
+    chunk: the difference is the chunk's `wait` in the timeline (time the machine was too busy,
+    not the cell's work)."""
+    return thread_wait_seconds() or 0.0

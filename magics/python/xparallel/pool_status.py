@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import html
-import os
-import resource
 import sys
 
+from . import platform_reads
 from .backends import backend_named, started_backends
 
 
@@ -19,9 +18,10 @@ class PoolStatus:
         self.running = bool(pool and pool.running)
         self.workers = pool.size if pool else 0
         self.states = pool.states() if self.running else []
-        with open("/proc/self/statm") as statm:
-            self.rss_mb = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-        self.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # None where this system does not say: shown as "not measured here".
+        rss, peak = platform_reads.rss_bytes(), platform_reads.peak_rss_bytes()
+        self.rss_mb = None if rss is None else rss / 2**20
+        self.peak_mb = None if peak is None else peak / 2**20
         if "distributed" in sys.modules:
             backend_named("dask")  # its status shows the notebook's own client too
         self.others = [line for backend in started_backends().values()
@@ -30,11 +30,12 @@ class PoolStatus:
     def __repr__(self) -> str:
         if not self.running:
             text = ("interpreters pool: not running (starts with the next %%parallel cell) · "
-                    f"kernel RSS {self.rss_mb:.0f} MB")
+                    f"kernel RSS {platform_reads.shown(self.rss_mb, '.0f', ' MB')}")
         else:
             states = ", ".join(f"w{i + 1} {s}" for i, s in enumerate(self.states))
             text = (f"interpreters pool: {self.workers} workers ({states}) · kernel RSS "
-                    f"{self.rss_mb:.0f} MB, peak {self.peak_mb:.0f} MB")
+                    f"{platform_reads.shown(self.rss_mb, '.0f', ' MB')}, peak "
+                    f"{platform_reads.shown(self.peak_mb, '.0f', ' MB')}")
         return "\n".join([text, *self.others])
 
     def _repr_html_(self) -> str:

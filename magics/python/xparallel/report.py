@@ -128,8 +128,11 @@ class ParallelReport:
         return sum(row[5] for row in self.timeline)
 
     @property
-    def wait(self) -> float:
-        """Seconds the chunks' threads were runnable but had no core (a busy machine)."""
+    def wait(self) -> float | None:
+        """Seconds the chunks' threads were runnable but had no core (a busy machine); None
+        where the system does not report it (the run's usage says so: macOS, Windows)."""
+        if self.usage is not None and self.usage.wait is None:
+            return None
         return sum(row_wait(row) for row in self.timeline)
 
     @property
@@ -149,7 +152,7 @@ class ParallelReport:
     def computed(self) -> bool:
         """Whether the run computed rather than waited: its process tree was on a core, or
         runnable and waiting for one, at least half of the wall time."""
-        waited = self.usage.wait if self.usage is not None else self.wait
+        waited = (self.usage.wait if self.usage is not None else self.wait) or 0.0
         return self.wall > 0 and (self.cpu + waited) / self.wall >= COMPUTE_BOUND
 
     @property

@@ -150,7 +150,8 @@ def _append_round(report: ParallelReport, sub: ParallelReport, indices: list[int
     if report.usage is not None and sub.usage is not None:
         merged.usage = Usage(report.usage.cpu + sub.usage.cpu,
                              report.usage.wall + sub.usage.wall,
-                             report.usage.wait + sub.usage.wait)
+                             None if report.usage.wait is None or sub.usage.wait is None
+                             else report.usage.wait + sub.usage.wait)
     return merged
 
 

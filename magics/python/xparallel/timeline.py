@@ -12,12 +12,20 @@ from typing import Any
 
 from IPython.display import display
 
+from .platform_reads import NOT_MEASURED
 from .report import speedup_cells, plural, workers_phrase
 
 FONT = 11
 WIDTH = 7.2  # inches at 100 dpi: 720 px, the output width of JupyterLab on a 1024 px projector
 WALL_COLOUR, CORES_COLOUR = "#1f4e79", "#f2c14e"
 LEGEND = "one bar per chunk; darker: more CPU; hatched: waiting for a core"
+
+
+def legend(report: Any) -> str:
+    """Where waits are not measured (macOS, Windows) no chunk is hatched: the legend says why."""
+    if getattr(report, "wait", 0.0) is not None:
+        return LEGEND
+    return f"one bar per chunk; darker: more CPU; waiting for a core: {NOT_MEASURED}"
 
 
 def seconds(value: float) -> str:
@@ -68,7 +76,7 @@ def timeline_figure(report: Any) -> Any:
     _draw_chunks(axes, report)
     axes.set_xlabel("seconds since the run started", fontsize=FONT)
     axes.set_title(f"{plural(report.items, 'item')} on "
-                   f"{workers_phrase(report.backend, report.workers)}\n{LEGEND}", fontsize=FONT)
+                   f"{workers_phrase(report.backend, report.workers)}\n{legend(report)}", fontsize=FONT)
     return figure
 
 
@@ -88,7 +96,7 @@ def comparison_timelines_figure(reports: dict[str, Any]) -> Any:
                        fontsize=FONT, loc="left")
     panels[-1].set_xlim(0, None)  # every run from its own start
     panels[-1].set_xlabel("seconds since the backend's run started", fontsize=FONT)
-    figure.suptitle(f"When each chunk ran ({LEGEND})", fontsize=FONT)
+    figure.suptitle(f"When each chunk ran ({legend(next(iter(reports.values())))})", fontsize=FONT)
     return figure
 
 

@@ -4,7 +4,6 @@ processes, serial)."""
 
 from __future__ import annotations
 
-import os
 import pickle
 import time
 from concurrent import futures
@@ -13,6 +12,7 @@ from typing import Any, Callable
 
 from ..chunks import TARGET_SECONDS
 from ..clock import wait_seconds  # noqa: F401 - the backends' clock
+from ..platform_reads import usable_cpus
 from ..records import Delivery
 from ..transfer import pickle_items  # noqa: F401 - shared by the backends that pickle
 
@@ -23,10 +23,7 @@ class BackendError(RuntimeError):
 
 def default_workers() -> int:
     """The CPUs this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cpus()
 
 
 @dataclass

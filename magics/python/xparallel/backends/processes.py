@@ -18,6 +18,7 @@ from typing import Any
 
 from .._payload import run_chunk_in_process
 from ..dispatch import Job
+from ..platform_reads import process_alive, worker_start_method
 from ..transfer import unpickle_results
 from .base import BackendError, FuturesContext, WarmExecutor, Work, pickle_items
 from .shared_buffers import SegmentRef, SharedSpec, resolve
@@ -74,17 +75,7 @@ def _exit_with_the_kernel(kernel_pid: int) -> None:
 
 def _running(pid: int) -> bool:
     # A killed kernel stays a zombie until whoever started it reaps it: that is gone too.
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except FileNotFoundError:
-        return False
-    except OSError:  # no /proc: ask the kernel
-        try:
-            os.kill(pid, 0)
-        except (ProcessLookupError, PermissionError):  # gone, or its pid reused by another user
-            return False
-        return True
+    return process_alive(pid)
 
 
 def _run_pickled(key: bytes, spec: bytes | SegmentRef, items: bytes, first_index: int,
@@ -166,8 +157,7 @@ class ProcessesBackend(WarmExecutor):
         self._received: dict[int, int] = {}  # pid -> batches received
 
     def _make(self, workers: int) -> futures.ProcessPoolExecutor:
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        context = multiprocessing.get_context(method)
+        context = multiprocessing.get_context(worker_start_method())
         self._output = context.SimpleQueue()
         self._received = {}
         self._pids = {}
