@@ -199,3 +199,31 @@ def test_accelerate_is_recognised_from_numpys_build():
     assert reads.uses_accelerate(None, [{"filepath": "/System/Library/Frameworks/Accelerate"
                                                      ".framework/Versions/A/Accelerate"}])
     assert reads.blas_name(None) is None and reads.blas_name({}) is None
+
+
+@pytest.mark.timeout(60)
+def test_descendants_are_looked_for_only_when_there_are_children():
+    # The cheap check (one waitid, no /proc walk) must never hide a child: a child started from
+    # another thread, and one that ended but is not yet reaped, both count until reaped.
+    import subprocess
+    import threading
+
+    started: list = []
+    thread = threading.Thread(target=lambda: started.append(
+        subprocess.Popen(["sleep", "30"])))
+    thread.start()
+    thread.join()
+    child = started[0]
+    try:
+        assert reads._has_children()
+        assert any(pid == child.pid for pid, _ in reads.descendants_cpu())
+        child.kill()
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # ended, not reaped
+        assert reads._has_children()
+    finally:
+        child.kill()
+        child.wait()
+    others = psutil.Process().children()
+    assert reads._has_children() == bool(others)
+    if not others:
+        assert reads.descendants_cpu() == {}
