@@ -97,8 +97,11 @@ def test_errors_raise_skip_collect_with_the_workers_traceback(kc):
     ok(kc, "%%parallel -b dask --quiet --errors collect\nr = [check(x) for x in range(8)]")
     assert value(kc, "[repr(v) for v in r]") == ["0", "1", "2", "ValueError('bad 3')", "4",
                                                   "ValueError('bad 5')", "6", "7"]
-    run = execute(kc, "%%parallel -b dask --quiet\nr = [f() for f in [lambda: 1]]")
-    assert run.status == "error" and "item 0 (<function <lambda>" in run.stderr
+    ok(kc, "import threading\nlocks = [threading.Lock()]")
+    run = execute(kc, "%%parallel -b dask --quiet\nr = [l.locked() for l in locks]")
+    assert run.status == "error" and "item 0 (<unlocked _thread.lock" in run.stderr, run.stderr
+    ok(kc, "%%parallel -b dask --quiet\nr = [f() for f in [lambda: 1]]")  # lambdas travel now
+    assert value(kc, "r") == [1]
 
 
 def test_the_exploration_loop_resume_retries_partial_and_debug(kc, tmp_path):
