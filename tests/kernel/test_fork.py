@@ -141,3 +141,35 @@ def test_the_processes_backend_leaves_the_warm_pool_warm(kc):
     assert value(kc, "doubled") == [0, 2, 4, 6, 8, 10]
     assert value(kc, pool) == before
     assert value(kc, "__import__('xparallel.engine').engine.current_pool().running") is True
+
+
+@pytest.mark.timeout(60)
+def test_what_a_forked_child_prints_reaches_the_cell(kc):
+    """The xparallel kernel's child has none of its threads and must not touch its ZeroMQ
+    sockets: its output goes through the kernel, as ipykernel's forked children's does."""
+    run = ok(kc, "import os, sys, time\n"
+                 "pid = os.fork()\n"
+                 "if pid == 0:\n"
+                 "    try:\n"
+                 "        print('out from the child', flush=True)\n"
+                 "        print('err from the child', file=sys.stderr, flush=True)\n"
+                 "    finally:\n"
+                 "        os._exit(0)\n"
+                 "os.waitpid(pid, 0)\n"
+                 "time.sleep(0.5)  # the child's text is relayed by the kernel\n"
+                 "print('parent')", timeout=30)
+    assert "out from the child\n" in run.stdout and "parent\n" in run.stdout, run.stdout
+    assert "err from the child\n" in run.stderr, run.stderr
+
+
+@pytest.mark.timeout(90)
+def test_what_a_fork_pool_worker_prints_reaches_the_cell(kc):
+    run = ok(kc, BOUNDED + "import multiprocessing, time\n"
+                           "signal.alarm(30)\n"
+                           "try:\n"
+                           "    with multiprocessing.get_context('fork').Pool(2) as p:\n"
+                           "        p.map(print, ['worker line one', 'worker line two'])\n"
+                           "finally:\n"
+                           "    signal.alarm(0)\n"
+                           "time.sleep(0.5)", timeout=75)
+    assert "worker line one" in run.stdout and "worker line two" in run.stdout, run.stdout
