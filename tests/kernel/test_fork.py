@@ -98,6 +98,24 @@ def test_the_next_cell_starts_a_fresh_pool_and_parallel_pool_says_why(kc):
     assert "started fresh" in status and "idle" in status, status
 
 
+@pytest.mark.timeout(60)
+def test_a_fork_from_another_thread_ends_the_idle_pool_too(kc):
+    warm(kc)
+    ok(kc, "import os, threading\n"
+           "statuses = []\n"
+           "def fork_here():\n"
+           "    pid = os.fork()\n"
+           "    if pid == 0:\n"
+           "        os._exit(9)\n"
+           "    _, status = os.waitpid(pid, 0)\n"
+           "    statuses.append(os.WEXITSTATUS(status) if os.WIFEXITED(status) else\n"
+           "                    -os.WTERMSIG(status))\n"
+           "forker = threading.Thread(target=fork_here)\n"
+           "forker.start()\n"
+           "forker.join(30)")
+    assert value(kc, "statuses") == [9]
+
+
 @pytest.mark.timeout(90)
 def test_a_fork_while_a_run_is_in_flight_warns_once_and_the_run_ends_well(kc):
     warm(kc)
