@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 import warnings
 import weakref
@@ -52,19 +53,20 @@ class PoolEnded:
 
 
 last_end: PoolEnded | None = None
-_held = False  # the before-hook holds the pool's lock until the fork is over
+# Whether this thread's before-hook holds the pool's lock until its fork is over.
+_held = threading.local()
 _warned: weakref.ref | None = None  # what the last warning was about: one warning per run
 
 
 def _before_fork() -> None:
-    global _held, last_end
+    global last_end
     from . import _engine, engine
 
     if not engine.pool_use().acquire(blocking=False):
-        # The main thread is starting, resizing or ending the pool, or opening a job on it.
-        _warn("while the %%parallel pool is starting a run", None)
+        # Another thread is starting, resizing or ending the pool, or opening a job on it.
+        _warn("while the %%parallel pool is starting or changing", None)
         return
-    _held = True
+    _held.it = True
     if running := engine.open_jobs():
         _warn("while a %%parallel run is in flight", running[0])
         return
@@ -74,14 +76,15 @@ def _before_fork() -> None:
         workers = pool.size
         clean = engine.shutdown_pool(FORK_END_SECONDS)
         last_end = PoolEnded(workers, time.time(), time.perf_counter() - started, clean)
+        if not clean:
+            _warn("while a %%parallel worker stuck in a call is still running", None)
     elif _engine.abandoned_workers():
         _warn("while a %%parallel worker stuck in a call is still running", None)
 
 
 def _after_fork() -> None:
-    global _held
-    if _held:
-        _held = False
+    if getattr(_held, "it", False):
+        _held.it = False
         from . import engine
 
         engine.pool_use().release()
