@@ -70,9 +70,9 @@ def test_the_engine_tests_pass_on_313(venv, source_copy):
     assert passed_count(out) >= 10, out[-3000:]
 
 
-@pytest.mark.timeout(120)
 def test_the_default_pool_maps_after_a_warm_pool_on_313(venv, tmp_path):
-    """3.13's default start method is fork: after a warm pool, its children must run."""
+    """3.13's default start method is fork: after a warm pool, its children must run. (The
+    module's time limit covers building the wheel; the script itself is bounded below.)"""
     _, python = venv
     script = Path(__file__).with_name("fork_after_a_warm_pool.py")
     out = run([python, script], timeout=90, cwd=tmp_path).stdout
