@@ -1,5 +1,7 @@
 #include "xparallel/xoutput.hpp"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -9,6 +11,7 @@
 
 #include <xeus/xinterpreter.hpp>
 
+#include "xparallel/xfork_relay.hpp"
 #include "xparallel/xsignals.hpp"
 
 namespace xparallel
@@ -39,6 +42,9 @@ namespace xparallel
             std::atomic<bool> open{false};
             std::atomic<bool> closed{false};
             std::thread publisher;
+            // A process forked from the kernel: its text goes to the kernel through the relay.
+            std::atomic<bool> forked{false};
+            fork_relay* relay = nullptr;
         };
 
         // Deliberately leaked: Python threads may still write during finalisation.
@@ -77,6 +83,34 @@ namespace xparallel
             {
                 xeus::get_interpreter().publish_stream(c.name, c.text);
             }
+        }
+
+        // A fork copies the mutexes as they are: held around it, they are consistent in the child.
+        void before_fork()
+        {
+            state().publish.lock();
+            state().buffer.lock();
+        }
+
+        void after_fork_in_parent()
+        {
+            state().buffer.unlock();
+            state().publish.unlock();
+        }
+
+        void after_fork_in_child()
+        {
+            output_state& s = state();
+            s.pending.clear(); // the kernel's text: the kernel publishes it
+            s.pending_size = 0;
+            s.forked.store(true);
+            s.open.store(false); // displays and widget messages from a child are dropped
+            if (s.relay)
+            {
+                s.relay->after_fork_in_child();
+            }
+            s.buffer.unlock();
+            s.publish.unlock();
         }
 
         void publisher_loop()
@@ -130,6 +164,14 @@ namespace xparallel
         {
             return;
         }
+        if (s.forked.load())
+        {
+            if (s.relay)
+            {
+                s.relay->send(name, text);
+            }
+            return;
+        }
         bool wake = false;
         {
             std::lock_guard<std::mutex> lock(s.buffer);
@@ -153,6 +195,10 @@ namespace xparallel
 
     void flush_streams()
     {
+        if (state().forked.load())
+        {
+            return; // sent as written
+        }
         std::lock_guard<std::recursive_mutex> lock(state().publish);
         flush_streams_locked();
     }
@@ -164,6 +210,11 @@ namespace xparallel
             std::lock_guard<std::recursive_mutex> lock(s.publish);
             s.open.store(true);
         }
+        s.relay = new fork_relay([](const std::string& name, std::string_view text)
+                                 { write_stream(name, text); });
+        static std::once_flag fork_handlers;
+        std::call_once(fork_handlers,
+                       [] { pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child); });
         // Started from the main thread, which holds every async signal off while no cell runs:
         // the thread inherits that mask, so signals never interrupt its sends.
         s.publisher = std::thread(publisher_loop);
@@ -173,6 +224,10 @@ namespace xparallel
     void close_output()
     {
         output_state& s = state();
+        if (s.forked.load())
+        {
+            return; // none of the kernel's threads are here
+        }
         {
             std::lock_guard<std::recursive_mutex> lock(s.publish);
             flush_streams_locked();
@@ -188,5 +243,6 @@ namespace xparallel
         {
             s.publisher.join();
         }
+        delete std::exchange(s.relay, nullptr);
     }
 } // namespace xparallel

@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,10 +33,12 @@ def get(url: str) -> tuple[int, bytes]:
         return error.code, b""
 
 
-def test_notebook_task_serves_the_notebooks_locally_behind_a_token(tmp_path):
+@pytest.mark.timeout(360)
+@pytest.mark.parametrize("task", ["notebook", "lab"])
+def test_notebook_task_serves_the_notebooks_locally_behind_a_token(tmp_path, task):
     port, token = free_port(), secrets.token_hex(16)
     log = open(tmp_path / "notebook.log", "w")
-    server = subprocess.Popen([str(ROOT / "scripts" / "tasks"), "notebook", f"--port={port}",
+    server = subprocess.Popen([str(ROOT / "scripts" / "tasks"), task, f"--port={port}",
                                f"--IdentityProvider.token={token}"],
                               stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
     try:
@@ -50,7 +53,10 @@ def test_notebook_task_serves_the_notebooks_locally_behind_a_token(tmp_path):
                 time.sleep(0.5)
         base = f"http://127.0.0.1:{port}"
         status, body = get(f"{base}/api/kernelspecs?token={token}")
-        assert status == 200 and "xparallel" in json.loads(body)["kernelspecs"]
+        specs = json.loads(body)
+        assert status == 200 and {"xparallel", "python3"} <= set(specs["kernelspecs"])
+        # What File -> New -> Notebook offers: a newcomer's first notebook has %%parallel.
+        assert specs["default"] == "xparallel", specs["default"]
         status, body = get(f"{base}/api/contents?token={token}")
         names = {item["name"] for item in json.loads(body)["content"]}
         assert {"01-tour.ipynb", "05-exploring-data.ipynb"} <= names

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import shutil
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +68,12 @@ def test_the_engine_tests_pass_on_313(venv, source_copy):
     out = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/python"],
               timeout=900, cwd=source_copy).stdout
     assert passed_count(out) >= 10, out[-3000:]
+
+
+def test_the_default_pool_maps_after_a_warm_pool_on_313(venv, tmp_path):
+    """3.13's default start method is fork: after a warm pool, its children must run. (The
+    module's time limit covers building the wheel; the script itself is bounded below.)"""
+    _, python = venv
+    script = Path(__file__).with_name("fork_after_a_warm_pool.py")
+    out = run([python, script], timeout=90, cwd=tmp_path).stdout
+    assert out.split("\n")[-2] == "[4, 3, 2, 1, 0, 1, 2, 3]", out

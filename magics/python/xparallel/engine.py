@@ -7,6 +7,8 @@ shares across cells, resizes or restarts it, and turns engine errors into Python
 from __future__ import annotations
 
 import sys
+import threading
+import weakref
 from typing import Any, Callable, Iterable
 
 from . import _engine
@@ -14,6 +16,13 @@ from .backends.base import default_workers
 from .records import refuses_subinterpreters
 
 _pool: _engine.Pool | None = None
+# The main thread holds it while it starts, resizes, ends the pool or opens a job on it; a fork's
+# before-hook (xparallel.forking), maybe on another thread, takes it without waiting or leaves the
+# pool be. Re-entrant: restart_pool ends and starts under one hold.
+_use = threading.RLock()
+# The engine contexts of the jobs open on the pool (a context the dispatcher dropped without
+# closing it is gone with it).
+_open_jobs: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def get_pool(workers: int | None = None) -> _engine.Pool:
@@ -22,13 +31,14 @@ def get_pool(workers: int | None = None) -> _engine.Pool:
     global _pool
     if workers is not None and workers < 1:
         raise ValueError(f"a pool needs at least one worker, not {workers}")
-    if _pool is None:
-        _pool = _engine.Pool(workers or default_workers(), list(sys.path))
-    elif workers is not None and workers != _pool.size:
-        _pool.resize(workers)
-    if not _pool.running:
-        _pool.start()
-    return _pool
+    with _use:
+        if _pool is None:
+            _pool = _engine.Pool(workers or default_workers(), list(sys.path))
+        elif workers is not None and workers != _pool.size:
+            _pool.resize(workers)
+        if not _pool.running:
+            _pool.start()
+        return _pool
 
 
 def current_pool() -> _engine.Pool | None:
@@ -38,9 +48,10 @@ def current_pool() -> _engine.Pool | None:
 def restart_pool(workers: int | None = None, timeout: float = 2.0) -> _engine.Pool:
     """Ends every interpreter and starts fresh ones (a clean slate after, say, a stuck import).
     Bounded: workers that do not end within `timeout` s are abandoned (see shutdown_pool)."""
-    size = workers or (_pool.size if _pool is not None else default_workers())
-    shutdown_pool(timeout)
-    return get_pool(size)
+    with _use:
+        size = workers or (_pool.size if _pool is not None else default_workers())
+        shutdown_pool(timeout)
+        return get_pool(size)
 
 
 def shutdown_pool(timeout: float = 2.0) -> bool:
@@ -51,11 +62,32 @@ def shutdown_pool(timeout: float = 2.0) -> bool:
     os._exit, because CPython's finalisation would end that interpreter under the running thread.
     """
     global _pool
-    pool, _pool = _pool, None
-    clean = True
-    if pool is not None:
-        clean = pool.shutdown(timeout)
-    return clean and _engine.abandoned_workers() == 0
+    with _use:
+        pool, _pool = _pool, None
+        clean = True
+        if pool is not None:
+            forking.last_end = None  # ended by hand: a fork's hook records its own end after this
+            clean = pool.shutdown(timeout)
+        return clean and _engine.abandoned_workers() == 0
+
+
+def pool_use() -> threading.RLock:
+    """Held while a job is opened on the warm pool: a fork in between leaves the pool be."""
+    return _use
+
+
+def job_opened(context: Any) -> None:
+    _open_jobs.add(context)
+
+
+def job_closed(context: Any) -> None:
+    _open_jobs.discard(context)
+
+
+def open_jobs() -> list[Any]:
+    return list(_open_jobs)
+
+
 def submit(factory: Callable[[], Callable[[Any], Any]] | bytes, items: Iterable[Any], *,
            workers: int | None = None, chunksize: int = 0, stop_on_error: bool = True,
            total: int | None = None) -> Any:
@@ -82,3 +114,8 @@ def submit(factory: Callable[[], Callable[[Any], Any]] | bytes, items: Iterable[
 def is_subinterpreter_refusal(type_name: str, message: str) -> bool:
     """Whether an error is a module refusing to load in a sub-interpreter (NumPy does)."""
     return refuses_subinterpreters(type_name, message)
+
+
+from . import forking  # noqa: E402 - registers the fork hooks once the pool can exist
+
+forking.register()

@@ -12,10 +12,11 @@ from .backends import backend_named, started_backends
 
 class PoolStatus:
     def __init__(self) -> None:
-        from . import engine
+        from . import engine, forking
 
         pool = engine.current_pool()
         self.running = bool(pool and pool.running)
+        self.fork_end = forking.last_end
         self.workers = pool.size if pool else 0
         self.states = pool.states() if self.running else []
         # None where this system does not say: shown as "not measured here".
@@ -29,13 +30,18 @@ class PoolStatus:
 
     def __repr__(self) -> str:
         if not self.running:
-            text = ("interpreters pool: not running (starts with the next %%parallel cell) · "
-                    f"kernel RSS {platform_reads.shown(self.rss_mb, '.0f', ' MB')}")
+            why = (self.fork_end.describe() if self.fork_end
+                   else "starts with the next %%parallel cell")
+            text = (f"interpreters pool: not running ({why}) · kernel RSS "
+                    f"{platform_reads.shown(self.rss_mb, '.0f', ' MB')}")
         else:
             states = ", ".join(f"w{i + 1} {s}" for i, s in enumerate(self.states))
             text = (f"interpreters pool: {self.workers} workers ({states}) · kernel RSS "
                     f"{platform_reads.shown(self.rss_mb, '.0f', ' MB')}, peak "
                     f"{platform_reads.shown(self.peak_mb, '.0f', ' MB')}")
+            if self.fork_end:
+                text += (" · started fresh: the last pool was ended before a fork at "
+                         f"{self.fork_end.when}")
         return "\n".join([text, *self.others])
 
     def _repr_html_(self) -> str:

@@ -26,6 +26,7 @@ class InterpretersContext(WorkerContext):
         self._pool = pool
         pool.drain_events()  # output left over from an interrupted cell is not this cell's
         self._job = pool.open_job(factory, pickle.dumps(list(sys.path), 5), stop_on_error)
+        engine.job_opened(self)  # until close(), a fork warns instead of ending the pool
 
     def submit(self, sequence: int, first_index: int, items: list) -> None:
         self._job.submit(sequence, first_index, len(items), pickle_items(items, first_index))
@@ -46,13 +47,15 @@ class InterpretersContext(WorkerContext):
         self._job.cancel()
 
     def close(self) -> None:
+        engine.job_closed(self)
         self._job.close()
 
 
 def engine_job(factory: bytes, items: Any, workers: int | None, chunksize: int,
                stop_on_error: bool, total: int | None, pool: Any = None) -> Job:
     """A map of the pickled `factory()`'s function over `items` on the warm pool (or `pool`)."""
-    context = InterpretersContext(pool or engine.get_pool(workers), factory, stop_on_error)
+    with engine.pool_use():  # no fork's hook ends the pool between getting it and the job
+        context = InterpretersContext(pool or engine.get_pool(workers), factory, stop_on_error)
     return Job(context, items, chunksize, stop_on_error, total)
 
 
