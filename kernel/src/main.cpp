@@ -1,20 +1,12 @@
 #include <iostream>
-#include <memory>
 #include <string>
+#include <vector>
 
-#include <xeus-zmq/xzmq_context.hpp>
 #include <xeus/xhelper.hpp>
-#include <xeus/xkernel.hpp>
-#include <xeus/xkernel_configuration.hpp>
 
-#include "xparallel/xbridges.hpp"
-#include "xparallel/xdebugger.hpp"
-#include "xparallel/xhistory.hpp"
-#include "xparallel/xinterpreter.hpp"
-#include "xparallel/xlifetime.hpp"
-#include "xparallel/xoutput.hpp"
+#include "xparallel/xlaunch.hpp"
 #include "xparallel/xpython_runtime.hpp"
-#include "xparallel/xserver.hpp"
+#include "xparallel/xserve.hpp"
 #include "xparallel/xsignals.hpp"
 
 #ifndef XPARALLEL_VERSION
@@ -23,10 +15,9 @@
 
 int main(int argc, char* argv[])
 {
-    // Before Python starts and before any thread exists, so that every thread inherits the mask.
     xparallel::reset_inherited_signal_dispositions();
-    xparallel::block_async_signals_in_all_threads();
-    xparallel::handle_termination_requests();
+    // xeus's extract_filename takes "-f FILE" out of argv; Python gets the arguments as given.
+    std::vector<char*> arguments(argv, argv + argc);
 
     if (xeus::should_print_version(argc, argv))
     {
@@ -41,17 +32,10 @@ int main(int argc, char* argv[])
         return 2;
     }
 
+    xparallel::run_in_python_when_installed(static_cast<int>(arguments.size()), arguments.data());
+    // Before Python starts and before any thread exists, so that every thread inherits the mask.
+    xparallel::prepare_kernel_process();
     xparallel::python_runtime python(argv[0]);
-    xeus::xconfiguration config = xeus::load_configuration(connection_file);
-    // Shell on the main thread (where Python's signals land), control on its own thread, so that
-    // interrupt and shutdown requests are seen while a cell runs.
-    xeus::xkernel kernel(config, xeus::get_user_name(), xeus::make_zmq_context(),
-                         std::make_unique<xparallel::interpreter>(), xparallel::make_server,
-                         xparallel::make_history_manager(), nullptr, xparallel::make_debugger);
-    xparallel::watch_parent_process();
-    kernel.start();
-    xparallel::close_output();
-    xparallel::detach_comms_from_kernel();
-    xparallel::end_python_work();
+    xparallel::serve(connection_file);
     return 0;
 }

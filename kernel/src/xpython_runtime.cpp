@@ -18,13 +18,7 @@ namespace xparallel
             }
         }
 
-        // sys.executable must be a real Python: multiprocessing's spawn and forkserver start
-        // methods (the processes backend) and subprocess calls of sys.executable would otherwise
-        // start the kernel binary itself.
-        // The python beside the kernel comes first: in a virtual environment that is the
-        // environment's own, and initialising with it is what makes Python find the environment
-        // (pyvenv.cfg, its site-packages); the base one would lose it.
-        std::wstring python_executable(const PyConfig& config)
+        std::filesystem::path python_beside(const PyConfig& config)
         {
             namespace fs = std::filesystem;
             const fs::path prefix = config.base_exec_prefix ? config.base_exec_prefix : L"/usr";
@@ -34,6 +28,8 @@ namespace xparallel
                                              prefix / "bin" / L"python3"};
             std::error_code error;
             const fs::path kernel = fs::read_symlink("/proc/self/exe", error);
+            // In a virtual environment the environment's own python comes first: initialising
+            // with it is what makes Python find the environment (pyvenv.cfg, its site-packages).
             if (!error)
             {
                 candidates.insert(candidates.begin(), kernel.parent_path() / (L"python" + version));
@@ -42,26 +38,40 @@ namespace xparallel
             {
                 if (fs::exists(candidate))
                 {
-                    return candidate.wstring();
+                    return candidate;
                 }
             }
-            return (prefix / "bin" / L"python3").wstring();
-        }
-
-        // The kernel's own Python packages, installed beside the executable (see CMake's
-        // XPARALLEL_PYTHON_SITE), whatever prefix the install went to.
-        std::filesystem::path installed_python_packages()
-        {
-            namespace fs = std::filesystem;
-            std::error_code error;
-            const fs::path exe = fs::read_symlink("/proc/self/exe", error);
-            if (error)
-            {
-                return {};
-            }
-            return fs::weakly_canonical(exe.parent_path() / XPARALLEL_PYTHON_SITE_FROM_BIN, error);
+            return prefix / "bin" / L"python3";
         }
     } // namespace
+
+    std::filesystem::path installed_python_packages()
+    {
+        namespace fs = std::filesystem;
+        std::error_code error;
+        const fs::path exe = fs::read_symlink("/proc/self/exe", error);
+        if (error)
+        {
+            return {};
+        }
+        return fs::weakly_canonical(exe.parent_path() / XPARALLEL_PYTHON_SITE_FROM_BIN, error);
+    }
+
+    std::filesystem::path python_executable(const char* argv0)
+    {
+        PyConfig config;
+        PyConfig_InitPythonConfig(&config);
+        config.parse_argv = 0;
+        char* argv[] = {const_cast<char*>(argv0)};
+        std::filesystem::path found = "python3";
+        if (!PyStatus_Exception(PyConfig_SetBytesArgv(&config, 1, argv)) &&
+            !PyStatus_Exception(PyConfig_Read(&config)))
+        {
+            found = python_beside(config);
+        }
+        PyConfig_Clear(&config);
+        return found;
+    }
 
     namespace
     {
@@ -92,7 +102,7 @@ namespace xparallel
         char* argv[] = {const_cast<char*>(argv0)};
         check(PyConfig_SetBytesArgv(&config, 1, argv), config);
         check(PyConfig_Read(&config), config);
-        const std::wstring executable = python_executable(config);
+        const std::wstring executable = python_beside(config).wstring();
         check(PyConfig_SetString(&config, &config.executable, executable.c_str()), config);
         check(Py_InitializeFromConfig(&config), config);
         PyConfig_Clear(&config);
@@ -100,9 +110,16 @@ namespace xparallel
         p_main_state = PyEval_SaveThread();
     }
 
+    python_runtime::python_runtime(attach_t) : p_main_state(PyEval_SaveThread()), m_owned(false)
+    {
+    }
+
     python_runtime::~python_runtime()
     {
         PyEval_RestoreThread(p_main_state);
-        Py_FinalizeEx();
+        if (m_owned)
+        {
+            Py_FinalizeEx();
+        }
     }
 } // namespace xparallel

@@ -168,6 +168,9 @@ class Debugger:
         arguments["connect"] = {"host": host, "port": int(port)}
         arguments["logToFile"] = False
         arguments["rules"] = [{"module": name, "include": False} for name in _KERNEL_PACKAGES]
+        # The kernel inside python3 is started by `python3 -c ...` (kernel/src/xlaunch.cpp): that
+        # frame, "<string>", is the bottom of the main thread's stack, under every cell.
+        arguments["rules"].append({"path": "<string>", "include": False})
         return arguments
 
     # ---- variables, while no cell is paused --------------------------------------------------
