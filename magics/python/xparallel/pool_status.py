@@ -8,7 +8,7 @@ import os
 import resource
 import sys
 
-from .backends import backend_named, started_backends
+from .backends import backend_named, scheduler_backend, started_backends
 
 
 class PoolStatus:
@@ -23,9 +23,9 @@ class PoolStatus:
             self.rss_mb = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
         self.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         if "distributed" in sys.modules:
-            backend_named("dask")  # its status shows the notebook's own client too
+            backend_named(scheduler_backend())  # its status shows the notebook's own client too
         self.others = [line for backend in started_backends().values()
-                       if hasattr(backend, "status") and (line := backend.status())]
+                       if (line := backend.status())]
 
     def __repr__(self) -> str:
         if not self.running:

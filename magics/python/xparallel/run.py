@@ -17,7 +17,8 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.display import display
 
-from .backends import Work, backend_named
+from .backends import (AUTO, Work, auto_choices, backend_class, backend_classes, backend_named,
+                       traits)
 from .capture import CaptureError, capture, cell_sources, referenced_modules
 from .cell import CellShapeError, plan_cell
 from .cellfile import cell_code
@@ -149,9 +150,10 @@ class CellRun:
             return compared.table
         backend, reason = options.backend, ""
         modules, captured = {}, b""
-        if backend != "threads" and backend != "serial":
+        chosen = traits(backend)
+        if chosen is None or not chosen.shares_namespace:
             modules, captured = self.capture()
-        if backend == "auto":
+        if backend == AUTO:
             backend, reason = choose_backend(
                 referenced_modules(modules, captured, setup_imports(plan)))
         note = unreached_note(backend)
@@ -167,7 +169,7 @@ class CellRun:
             reason = "; ".join(part for part in (reason, note) if part)
         try:
             subset = items if resumed is None else [items[i] for i in resumed[1]]
-            if options.backend == "auto" and backend == "interpreters":
+            if options.backend == AUTO and backend == auto_choices()[0]:
                 report = self._run_recovering(reason, modules, captured, items=subset)
             else:
                 report = self.run_on(backend, reason, modules, captured, items=subset)
@@ -220,16 +222,18 @@ class CellRun:
         if items is None:
             items = evaluate_iterable(self.plan, self.namespace)
         replay = _Replay(items) if iter(items) is items else None
-        first = self.run_on("interpreters", reason, modules, captured,
+        preferred, fallback = auto_choices()[:2]
+        first = self.run_on(preferred, reason, modules, captured,
                             items=replay if replay is not None else items, stop_on_refusal=True)
         refused = refusal(first.errors)
         if refused is None:
             return first
         # The attempt leaves nothing in the cell (its output was held back, its bars are
         # withdrawn): the rerun's bars take their place and its summary says why it moved.
-        why = (f"auto: processes, because {refused_package(refused)} cannot load in a "
-               "sub-interpreter (found when a worker imported it; the cell was rerun on processes)")
-        return self.run_on("processes", why, modules, captured,
+        why = (f"{AUTO}: {fallback}, because {refused_package(refused)} cannot load in a "
+               f"sub-interpreter (found when a worker imported it; the cell was rerun on "
+               f"{fallback})")
+        return self.run_on(fallback, why, modules, captured,
                            items=replay.again() if replay is not None else items)
 
     def _settle(self, report: ParallelReport) -> Any:
@@ -267,18 +271,20 @@ class CellRun:
         items, inputs = recorded(items)
         spec = {"source": plan.source, "filename": plan.filename, "modules": modules,
                 "captured": captured, "sources": self._sources}
-        workers = 1 if backend_name == "serial" else options.workers
+        kind = backend_class(backend_name)
+        workers = 1 if kind.baseline else options.workers
         work = Work(spec=spec, bind_locally=lambda: local_item_function(plan, self.namespace),
                     options={"scheduler": options.scheduler, "timeout": options.timeout})
         # --timeout watches items one by one, from when each was handed to a free worker.
-        watch = bool(options.timeout) and backend_name != "serial"  # serial times itself
+        watch = bool(options.timeout) and not kind.times_items
         chunksize = 1 if options.timeout else options.chunksize
         timed_out: list[int] = []
         try:
             backend = backend_named(backend_name)
         except ImportError as error:
+            others = ", ".join(f"`-b {name}`" for name in backend_classes() if name != backend_name)
             raise UsageError(f"%%parallel: the {backend_name} backend cannot load here: {error}. "
-                             "Other backends (`-b processes`, `-b threads`) may.") from None
+                             f"Other backends ({others}) may.") from None
         status = "ok"
         job = None
         progress = None

@@ -7,12 +7,10 @@ import pickle
 import sys
 from typing import Any
 
-from .. import engine
 from .._payload import make_item_function
-from ..dispatch import Job
 from ..records import Delivery
 from ..transfer import pickle_items
-from .base import Work, WorkerContext
+from .base import Backend, Work, WorkerContext, start_job
 
 _STATES = {"starting": 0, "idle": 1, "busy": 2, "stopped": 3}
 
@@ -49,18 +47,31 @@ class InterpretersContext(WorkerContext):
         self._job.close()
 
 
+def engine_context(factory: bytes, workers: int | None, stop_on_error: bool,
+                   pool: Any = None) -> InterpretersContext:
+    """The pickled `factory()`'s function on the warm pool (or `pool`)."""
+    from .. import engine  # the C++ module: imported when used, so the traits load without it
+
+    return InterpretersContext(pool or engine.get_pool(workers), factory, stop_on_error)
+
+
 def engine_job(factory: bytes, items: Any, workers: int | None, chunksize: int,
-               stop_on_error: bool, total: int | None, pool: Any = None) -> Job:
+               stop_on_error: bool, total: int | None, pool: Any = None) -> Any:
     """A map of the pickled `factory()`'s function over `items` on the warm pool (or `pool`)."""
-    context = InterpretersContext(pool or engine.get_pool(workers), factory, stop_on_error)
-    return Job(context, items, chunksize, stop_on_error, total)
+    return start_job(engine_context(factory, workers, stop_on_error, pool), items, chunksize,
+                     stop_on_error, total)
 
 
-class InterpretersBackend:
+class InterpretersBackend(Backend):
     name = "interpreters"
-    noun = "interpreters"
+    help = "interpreters (own-GIL sub-interpreters)"
+    nouns = ("interpreter", "interpreters")
+    runs_in = "sub-interpreters"
+    auto_rank = 0
 
-    def submit(self, work: Work, items: Any, workers: int | None, chunksize: int,
-               stop_on_error: bool, total: int | None) -> Job:
+    def __init__(self) -> None:
+        from .. import engine  # noqa: F401 - a build without the C++ module fails here, by name
+
+    def context(self, work: Work, workers: int | None, stop_on_error: bool) -> InterpretersContext:
         factory = pickle.dumps(functools.partial(make_item_function, work.spec), 5)
-        return engine_job(factory, items, workers, chunksize, stop_on_error, total)
+        return engine_context(factory, workers, stop_on_error)

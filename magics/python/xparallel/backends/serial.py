@@ -10,9 +10,8 @@ from concurrent import futures
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from ..dispatch import Job
 from ..output import PrefixedStream
-from .base import FuturesContext, Work, run_timed
+from .base import Backend, FuturesContext, Work, run_timed
 
 
 @contextmanager
@@ -61,10 +60,15 @@ class SerialContext(FuturesContext):
         return future
 
 
-class SerialBackend:
+class SerialBackend(Backend):
     name = "serial"
-    noun = "the main thread"
+    help = "serial"
+    nouns = ("worker", "workers")
+    place = "the main thread"
+    shares_namespace = True
+    debugger_reaches = True
+    baseline = True
+    times_items = True
 
-    def submit(self, work: Work, items: Any, workers: int | None, chunksize: int, stop_on_error: bool,
-               total: int | None) -> Job:
-        return Job(SerialContext(work, stop_on_error), items, chunksize, stop_on_error, total)
+    def context(self, work: Work, workers: int | None, stop_on_error: bool) -> SerialContext:
+        return SerialContext(work, stop_on_error)
