@@ -103,7 +103,7 @@ def describe(index: int, kind: str, error: BaseException, item: Any = None) -> t
     except Exception:
         pickled = None
     try:
-        shown = reprlib.repr(item) if kind == "item" else ""
+        shown = reprlib.repr(item) if kind in ("item", "timeout") else ""
     except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real error
         shown = f"<{type(item).__name__}>"
     return (index, kind, pickled, type(error).__qualname__, str(error), formatted, shown)
@@ -128,10 +128,12 @@ def apply(function: Callable[[Any], Any], items: list, first_index: int,
                 # The job was cancelled: nobody reads this chunk's errors, and formatting a
                 # traceback (importing traceback the first time) would keep the worker busy
                 # past the grace after which it is set aside.
-                errors.append((first_index + len(results) - 1, "item", None,
+                errors.append((first_index + len(results) - 1, "interrupt", None,
                                "KeyboardInterrupt", "", "", ""))
             else:
-                errors.append(describe(first_index + len(results) - 1, "item", error, item))
+                # records.TIMEOUT_MARK: not imported here, where every worker kind runs this.
+                kind = "timeout" if getattr(error, "xparallel_timeout", False) else "item"
+                errors.append(describe(first_index + len(results) - 1, kind, error, item))
             if stop_on_error or isinstance(error, KeyboardInterrupt):
                 results.extend([None] * (len(items) - len(results)))
                 break

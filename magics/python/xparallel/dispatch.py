@@ -22,9 +22,10 @@ from itertools import islice
 from typing import Any, Callable
 
 from .chunks import ChunkSizer
-from .records import Delivery, ItemError
+from .records import Delivery, ErrorKind, ItemError
 
 IDLE, BUSY = 1, 2
+
 # Chunks handed out and not yet collected in input order: past a slow chunk the workers go on,
 # but a lazy input is never materialised.
 OUTSTANDING_MIN = 1024
@@ -273,7 +274,7 @@ class Job:
         for described in delivery.errors:
             error = ItemError.from_worker(described, worker)
             self.errors.append(error)
-            if error.type_name == "KeyboardInterrupt" and not self.cancelled:
+            if error.kind is ErrorKind.INTERRUPT and not self.cancelled:
                 # An interrupt that reached a worker before the notebook's own.
                 self._stop()
                 raise KeyboardInterrupt

@@ -31,7 +31,7 @@ from .measure import RunClock
 from .progress import make_progress
 from .report import ParallelReport
 from .reruns import continue_after_timeouts, merge, plan_resume, recorded, remember, retry_failed
-from .records import ItemError
+from .records import ErrorKind, ItemError
 from .transfer import TransferError
 
 PUMP_SECONDS = 0.1
@@ -243,14 +243,15 @@ class CellRun:
         value, report.skipped = gather(self.plan, report.results, report.errors,
                                        self.options.errors)
         report.results = value
-        fatal = [e for e in report.errors if e.kind == "setup" or self.options.errors == "raise"]
+        fatal = [e for e in report.errors
+                 if e.kind is ErrorKind.SETUP or self.options.errors == "raise"]
         if fatal:
             advice = refusal_advice(fatal)
             if advice:
                 raise UsageError(f"%%parallel: {advice}")
-            first = min(fatal, key=lambda e: (e.kind != "setup", e.index))
+            first = min(fatal, key=lambda e: (e.kind is not ErrorKind.SETUP, e.index))
             error = first.exception()
-            if first.kind == "item":
+            if first.kind.of_an_item:
                 error.add_note("[xparallel] `%parallel_debug` runs this item again here, in the "
                                "debugger; `_parallel.partial()` has the results that came back")
             raise_in_cell(error, self.plan)
@@ -351,7 +352,7 @@ class CellRun:
                     _mark_timeouts(report, timed_out, options.timeout)
                 elif options.timeout:  # serial: the item itself was stopped by a timer
                     report.timed_out = [e.index for e in report.errors
-                                        if e.type_name == "TimeoutError" and "--timeout" in e.message]
+                                        if e.kind is ErrorKind.TIMEOUT]
                 # Not after an interrupt: the notebook must get control back at once, and
                 # threads still spinning make /proc reads slow (the figures then come from the
                 # chunks that finished).
@@ -418,15 +419,15 @@ def _mark_timeouts(report: ParallelReport, late: list[int], seconds: float) -> N
 
     from .reruns import short_repr
 
-    interrupted = {e.index: e for e in report.errors if e.type_name == "KeyboardInterrupt"}
-    errors = [e for e in report.errors if e.type_name != "KeyboardInterrupt"]
+    interrupted = {e.index: e for e in report.errors if e.kind is ErrorKind.INTERRUPT}
+    errors = [e for e in report.errors if e.kind is not ErrorKind.INTERRUPT]
     for index in sorted(set(late)):
         error = TimeoutError(f"item {index} ran longer than --timeout {seconds:g} s; its worker "
                              "was set aside and replaced")
         worker = interrupted[index].worker if index in interrupted else 0
         item = short_repr(report.inputs[index]) if index < len(report.inputs) else ""
-        errors.append(ItemError(index, worker, "item", "TimeoutError", str(error), "", item,
-                                pickle.dumps(error)))
+        errors.append(ItemError(index, worker, ErrorKind.TIMEOUT, "TimeoutError", str(error), "",
+                                item, pickle.dumps(error)))
     report.errors = sorted(errors, key=lambda e: e.index)
     report.timed_out = sorted(set(report.timed_out) | set(late))
     report.status = "failed"

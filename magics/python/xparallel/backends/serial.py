@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from ..output import PrefixedStream
+from ..records import TIMEOUT_MARK
 from .base import Backend, FuturesContext, Work, run_timed
 
 
@@ -23,7 +24,9 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         return
 
     def expire(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"the item ran longer than --timeout {seconds:g} s")
+        error = TimeoutError(f"the item ran longer than --timeout {seconds:g} s")
+        setattr(error, TIMEOUT_MARK, True)
+        raise error
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
