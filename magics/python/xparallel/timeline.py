@@ -135,8 +135,9 @@ def comparison_figure(comparison: Any) -> Any:
     wall.invert_yaxis()  # serial on top, as in the table
     texts = []
     for place, r, speedup in zip(places, rows, speedups):
-        said = f"{r['backend']} baseline" if r["backend"] == baseline_backend() else (
-            f"{speedup} vs {baseline_backend()}" if speedup.endswith("×") else "speedup " + speedup)
+        baseline = baseline_backend()
+        said = f"{baseline} baseline" if r["backend"] == baseline else (
+            f"{speedup} vs {baseline}" if speedup.endswith("×") else "speedup " + speedup)
         texts.append(wall.annotate(f" {seconds(r['wall'])} · {said}", (r["wall"] * scale, place),
                                    ha="left", va="center", fontsize=FONT - 1))
     wall.set_xlabel(f"wall time ({unit}): shorter is faster", fontsize=FONT)
