@@ -22,9 +22,7 @@ from itertools import islice
 from typing import Any, Callable
 
 from .chunks import ChunkSizer
-from .records import Delivery, ErrorKind, ItemError
-
-IDLE, BUSY = 1, 2
+from .records import Delivery, ErrorKind, ItemError, WorkerState
 
 # Chunks handed out and not yet collected in input order: past a slow chunk the workers go on,
 # but a lazy input is never materialised.
@@ -154,10 +152,10 @@ class Job:
         self._grow(self.context.workers)
         states = None if self.finished else self.context.states()
         if states is None:
-            busy = BUSY if self._running and not self.finished else IDLE
+            busy = WorkerState.BUSY if self._running and not self.finished else WorkerState.IDLE
             states = [busy] * len(self._done)
         workers = [(self._done[i], self._cpu[i], self._busy[i],
-                    states[i] if i < len(states) else IDLE, self._failed[i])
+                    states[i] if i < len(states) else WorkerState.IDLE, self._failed[i])
                    for i in range(len(self._done))]
         return (self._dispatched, self._collected, total, workers)
 

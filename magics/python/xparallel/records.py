@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 SUBINTERPRETER_REFUSAL = "does not support loading in subinterpreters"
 
@@ -36,6 +36,27 @@ class ErrorKind(StrEnum):
     def of_an_item(self) -> bool:
         """Whether it stands in one item's place because of that item's own run."""
         return self in (ErrorKind.ITEM, ErrorKind.INTERRUPT, ErrorKind.TIMEOUT)
+
+
+class WorkerState(IntEnum):
+    """A worker's state, from the engine's names (or a backend's own knowledge) to the bars: the
+    one mapping. Ints, so the dispatcher's progress rows stay plain tuples."""
+
+    STARTING = 0
+    IDLE = 1
+    BUSY = 2
+    STOPPED = 3
+
+    @classmethod
+    def from_engine(cls, name: str) -> "WorkerState":
+        """The C++ pool's name for a state ("starting", "idle", "busy", "stopped"); a name it
+        may add later reads as idle rather than failing the bars."""
+        return cls.__members__.get(name.upper(), cls.IDLE)
+
+    @property
+    def label(self) -> str:
+        """As a bar says it."""
+        return "working" if self is WorkerState.BUSY else self.name.lower()
 
 
 TIMEOUT_MARK = "xparallel_timeout"  # the attribute that marks a TimeoutError --timeout raised
@@ -122,5 +143,6 @@ def _cell_frames(formatted: str) -> str:
     return "\n".join(kept)
 
 
-__all__ = ["Delivery", "ErrorKind", "ItemError", "WorkerError", "refuses_subinterpreters"]
+__all__ = ["Delivery", "ErrorKind", "ItemError", "WorkerState", "WorkerError",
+           "refuses_subinterpreters"]
 

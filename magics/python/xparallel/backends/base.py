@@ -14,7 +14,7 @@ from typing import Any, Callable, ClassVar
 from ..chunks import TARGET_SECONDS
 from ..clock import wait_seconds  # noqa: F401 - the backends' clock
 from ..dispatch import Job
-from ..records import Delivery
+from ..records import Delivery, WorkerState
 from ..transfer import pickle_items  # noqa: F401 - shared by the backends that pickle
 
 
@@ -58,7 +58,7 @@ class WorkerContext:
     - `take()` gives the chunks that came back since the last call, in any order, as Delivery
       records (results unpickled, times relative to the job's start);
     - `events()` the output workers printed since the last call, [(worker, stream, text)];
-    - `states()` each worker's state (1 idle, 2 busy), or None when the backend cannot tell;
+    - `states()` each worker's `records.WorkerState`, or None when the backend cannot tell;
     - `interrupt()` drops queued chunks and interrupts running ones, without waiting;
     - `close()` the job is over (finished or cancelled)."""
 
@@ -98,7 +98,7 @@ class WorkerContext:
     def events(self) -> list[tuple]:
         return []
 
-    def states(self) -> list[int] | None:
+    def states(self) -> list[WorkerState] | None:
         return None
 
     def interrupt(self) -> None:

@@ -8,12 +8,9 @@ import sys
 from typing import Any
 
 from .._payload import make_item_function
-from ..records import Delivery
+from ..records import Delivery, WorkerState
 from ..transfer import pickle_items
 from .base import Backend, Work, WorkerContext, start_job
-
-_STATES = {"starting": 0, "idle": 1, "busy": 2, "stopped": 3}
-
 
 class InterpretersContext(WorkerContext):
     """The engine's job: chunks go into the pool's C++ queue as pickled bytes; the wait releases
@@ -37,8 +34,8 @@ class InterpretersContext(WorkerContext):
     def events(self) -> list[tuple]:
         return self._pool.drain_events()
 
-    def states(self) -> list[int]:
-        return [_STATES.get(state, 1) for state in self._pool.states()]
+    def states(self) -> list[WorkerState]:
+        return [WorkerState.from_engine(state) for state in self._pool.states()]
 
     def interrupt(self) -> None:
         self._job.cancel()

@@ -12,7 +12,7 @@ from collections import deque
 from concurrent import futures
 from typing import Any
 
-from ..dispatch import BUSY, IDLE
+from ..records import WorkerState
 from .base import FuturesContext, WarmExecutor, Work, run_timed
 
 
@@ -80,9 +80,10 @@ class ThreadsContext(FuturesContext):
     def _submit(self, first_index: int, items: list) -> futures.Future:
         return self._executor.submit(self._run, items, first_index)
 
-    def states(self) -> list[int]:
+    def states(self) -> list[WorkerState]:
         running = set(self._running)
-        return [BUSY if i in running else IDLE for i in range(self.workers)]
+        return [WorkerState.BUSY if i in running else WorkerState.IDLE
+                for i in range(self.workers)]
 
     def _interrupt_running(self) -> None:
         # Threads cannot be killed; raising KeyboardInterrupt in them ends a pure-Python loop at
