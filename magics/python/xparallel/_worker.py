@@ -91,9 +91,13 @@ def _out_of_band(results: list) -> list:
 
 def describe(index: int, kind: str, error: BaseException, item: Any = None) -> tuple:
     """(index, kind, pickled exception or None, type name, message, formatted traceback,
-    short repr of the item)."""
+    short repr of the item). An interrupt is one whatever it stopped (a setup too): the
+    dispatcher tells an interrupt that reached a worker first by its kind."""
     import reprlib
     import traceback
+
+    if isinstance(error, KeyboardInterrupt):
+        kind = "interrupt"
 
     formatted = "".join(traceback.format_exception(error))
     error.__traceback__ = None
