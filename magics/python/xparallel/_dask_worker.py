@@ -66,8 +66,8 @@ def run_chunk(items: bytes, first_index: int, *, job_id: str, spec_key: bytes, s
             # Interrupted before this chunk started: the scheduler's cancel may reach this
             # worker after it took the chunk, and an item that spins would hold it for ever.
             count = len(pickle.loads(items))
-            skipped = ([None] * count, [(first_index, "item", None, "KeyboardInterrupt", "", "",
-                                         "")])
+            skipped = ([None] * count,
+                       [(first_index, "interrupt", None, "KeyboardInterrupt", "", "", "")])
             return (worker.address, pickle.dumps(skipped, 5), 0.0, 0.0, 0.0, 0.0,
                     _sent.get(job_id, 0))
         _running.setdefault(job_id, set()).add(ident)

@@ -91,9 +91,13 @@ def _out_of_band(results: list) -> list:
 
 def describe(index: int, kind: str, error: BaseException, item: Any = None) -> tuple:
     """(index, kind, pickled exception or None, type name, message, formatted traceback,
-    short repr of the item)."""
+    short repr of the item). An interrupt is one whatever it stopped (a setup too): the
+    dispatcher tells an interrupt that reached a worker first by its kind."""
     import reprlib
     import traceback
+
+    if isinstance(error, KeyboardInterrupt):
+        kind = "interrupt"
 
     formatted = "".join(traceback.format_exception(error))
     error.__traceback__ = None
@@ -103,7 +107,7 @@ def describe(index: int, kind: str, error: BaseException, item: Any = None) -> t
     except Exception:
         pickled = None
     try:
-        shown = reprlib.repr(item) if kind == "item" else ""
+        shown = reprlib.repr(item) if kind in ("item", "timeout") else ""
     except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real error
         shown = f"<{type(item).__name__}>"
     return (index, kind, pickled, type(error).__qualname__, str(error), formatted, shown)
@@ -128,10 +132,12 @@ def apply(function: Callable[[Any], Any], items: list, first_index: int,
                 # The job was cancelled: nobody reads this chunk's errors, and formatting a
                 # traceback (importing traceback the first time) would keep the worker busy
                 # past the grace after which it is set aside.
-                errors.append((first_index + len(results) - 1, "item", None,
+                errors.append((first_index + len(results) - 1, "interrupt", None,
                                "KeyboardInterrupt", "", "", ""))
             else:
-                errors.append(describe(first_index + len(results) - 1, "item", error, item))
+                # records.TIMEOUT_MARK: not imported here, where every worker kind runs this.
+                kind = "timeout" if getattr(error, "xparallel_timeout", False) else "item"
+                errors.append(describe(first_index + len(results) - 1, kind, error, item))
             if stop_on_error or isinstance(error, KeyboardInterrupt):
                 results.extend([None] * (len(items) - len(results)))
                 break

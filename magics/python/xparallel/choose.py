@@ -44,15 +44,19 @@ def refuses_subinterpreters(module: str) -> bool:
 
 
 def choose_backend(modules: set[str]) -> tuple[str, str]:
+    from .backends import AUTO, auto_choices
+
+    preferred, fallback = auto_choices()[:2]
     try:
         from . import engine  # noqa: F401
     except ImportError as error:  # a build without the C++ engine: processes still work
-        return "processes", f"auto: processes, because the sub-interpreter engine does not load: {error}"
+        return fallback, (f"{AUTO}: {fallback}, because the sub-interpreter engine does not load: "
+                          f"{error}")
     skip = set(sys.stdlib_module_names) | {"xparallel", "cloudpickle", "__main__", "builtins"}
     for name in sorted(m for m in modules if m in sys.modules and m not in skip):
         if refuses_subinterpreters(name):
-            return "processes", f"auto: processes, because {name} cannot load in a sub-interpreter"
-    return "interpreters", "auto: interpreters"
+            return fallback, f"{AUTO}: {fallback}, because {name} cannot load in a sub-interpreter"
+    return preferred, f"{AUTO}: {preferred}"
 
 
 def refusal(errors: list[ItemError]) -> ItemError | None:

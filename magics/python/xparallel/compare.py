@@ -23,7 +23,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from .backends import compared_backends
+from .backends import auto_choices, backend_class, compared_backends
 from .backends.base import default_workers
 from .choose import refusal_advice
 from .notebook import evaluate_iterable
@@ -95,7 +95,7 @@ def compare(cell: Any) -> Compared:
         if not report.errors:
             return report
         advice = refusal_advice(report.errors)
-        if name == "interpreters" and advice:  # not possible here: say why, go on
+        if advice:  # a module refusing sub-interpreters: not possible here, say why, go on
             impossible.append({"backend": name, "workers": report.workers, "wall": math.nan,
                                "speedup": math.nan, "ratio": math.nan, "speedup_note": "",
                                "cores_used": math.nan, "possible": False,
@@ -107,7 +107,7 @@ def compare(cell: Any) -> Compared:
 
     workers = cell.options.workers or default_workers()
     for name in list(names):  # the warm-up, untimed
-        if run(name, items[:1 if name == "serial" else workers]) is None:
+        if run(name, items[:1 if backend_class(name).baseline else workers]) is None:
             names.remove(name)
 
     best: dict[str, ParallelReport] = {}
@@ -127,7 +127,7 @@ def compare(cell: Any) -> Compared:
     reports = {name: best[name] for name in order if name in best}
     rows = compare_rows(reports) + impossible
     rows.sort(key=lambda row: order.index(row["backend"]))
-    final = reports.get("interpreters") or reports["processes"]
+    final = next(reports[name] for name in auto_choices() if name in reports)
     for report in reports.values():
         report.comparison = rows
     return Compared(ComparisonTable(rows, method_text(rounds)), final, reports)

@@ -13,16 +13,17 @@ from IPython.core.error import UsageError
 
 from .cell import plan_cell
 from .notebook import local_item_function, run_setup
+from .records import ErrorKind
 from .report import ItemError, ParallelReport
 
 
 def failed_item(report: ParallelReport | None, number: int | None) -> ItemError:
     if report is None:
         raise UsageError("%parallel_debug: no %%parallel cell has run yet in this kernel")
-    failed = sorted({e.index: e for e in report.errors if e.kind == "item"}.values(),
+    failed = sorted({e.index: e for e in report.errors if e.kind.of_an_item}.values(),
                     key=lambda e: e.index)
     if not failed:
-        setup = [e for e in report.errors if e.kind == "setup"]
+        setup = [e for e in report.errors if e.kind is ErrorKind.SETUP]
         raise UsageError("%parallel_debug: the last %%parallel run had no failed item"
                          + (" (its setup failed: fix the setup lines and run the cell again)"
                             if setup else ""))

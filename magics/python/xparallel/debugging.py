@@ -1,13 +1,11 @@
 """What a debugger attached to the notebook (the JupyterLab debugger: debugpy) can reach in a
-%%parallel cell, said when it cannot: items on `interpreters`, `processes` and `dask` run in other
-interpreters or processes, which the notebook's debugger does not trace."""
+%%parallel cell, said when it cannot: items on a backend that does not share the notebook's
+interpreter run in other interpreters or processes, which the notebook's debugger does not trace
+(each backend says so in its `debugger_reaches` and `runs_in`)."""
 
 from __future__ import annotations
 
 import sys
-
-REACHED = ("serial", "threads")
-
 
 def debugger_attached() -> bool:
     debugpy = sys.modules.get("debugpy")  # only ever imported by a debugger: never import it here
@@ -19,9 +17,13 @@ def debugger_attached() -> bool:
 
 def unreached_note(backend: str) -> str | None:
     """One line for the cell's output when the debugger cannot stop inside this run's items."""
-    if backend in REACHED or not debugger_attached():
+    from .backends import backend_classes
+
+    kinds = backend_classes()
+    if kinds[backend].debugger_reaches or not debugger_attached():
         return None
-    where = "processes" if backend in ("processes", "dask") else "sub-interpreters"
+    first, *others = [f"-b {name}" for name, kind in kinds.items() if kind.debugger_reaches]
+    also = f" (or {' or '.join(others)})" if others else ""
     return (f"xparallel: the debugger stops in this cell's setup lines, not in its items: on "
-            f"{backend} they run in other {where}. To stop at a breakpoint inside an item, run the "
-            f"cell with -b serial (or -b threads); %parallel_debug reruns a failed item here.")
+            f"{backend} they run in other {kinds[backend].runs_in}. To stop at a breakpoint inside "
+            f"an item, run the cell with {first}{also}; %parallel_debug reruns a failed item here.")

@@ -22,9 +22,8 @@ from itertools import islice
 from typing import Any, Callable
 
 from .chunks import ChunkSizer
-from .records import Delivery, ItemError
+from .records import Delivery, ErrorKind, ItemError, WorkerState
 
-IDLE, BUSY = 1, 2
 # Chunks handed out and not yet collected in input order: past a slow chunk the workers go on,
 # but a lazy input is never materialised.
 OUTSTANDING_MIN = 1024
@@ -153,10 +152,10 @@ class Job:
         self._grow(self.context.workers)
         states = None if self.finished else self.context.states()
         if states is None:
-            busy = BUSY if self._running and not self.finished else IDLE
+            busy = WorkerState.BUSY if self._running and not self.finished else WorkerState.IDLE
             states = [busy] * len(self._done)
         workers = [(self._done[i], self._cpu[i], self._busy[i],
-                    states[i] if i < len(states) else IDLE, self._failed[i])
+                    states[i] if i < len(states) else WorkerState.IDLE, self._failed[i])
                    for i in range(len(self._done))]
         return (self._dispatched, self._collected, total, workers)
 
@@ -273,7 +272,7 @@ class Job:
         for described in delivery.errors:
             error = ItemError.from_worker(described, worker)
             self.errors.append(error)
-            if error.type_name == "KeyboardInterrupt" and not self.cancelled:
+            if error.kind is ErrorKind.INTERRUPT and not self.cancelled:
                 # An interrupt that reached a worker before the notebook's own.
                 self._stop()
                 raise KeyboardInterrupt

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .cell import KEY_ATTR, Plan
+from .records import ErrorKind
 from .report import ItemError
 
 
@@ -32,7 +33,7 @@ def stand_in(plan: Plan, error: ItemError) -> Any:
 
 def gather(plan: Plan, values: list, errors: list[ItemError], mode: str) -> tuple[Any, int]:
     """(the cell's value, how many items were left out)."""
-    failed = {e.index: e for e in errors if e.kind != "setup"}
+    failed = {e.index: e for e in errors if e.kind is not ErrorKind.SETUP}
     if mode == "collect" and failed:
         values = list(values)
         for index, error in failed.items():

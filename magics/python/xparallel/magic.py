@@ -9,7 +9,7 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from . import run
-from .backends import NAMES
+from .backends import AUTO, NAMES, help_text, on_register, scheduler_backend, started_backends
 from .frontend import listen_for_widget_front_end
 
 # Options that take a value, for splitting the line form's options from its statement.
@@ -54,13 +54,7 @@ class ParallelMagics(Magics):
     @magic_arguments()
     @argument("-w", "--workers", type=_positive, default=None,
               help="worker count; default: the CPUs this process may use")
-    @argument("-b", "--backend", choices=NAMES, default="auto",
-              help="interpreters (own-GIL sub-interpreters), threads (one interpreter, shared "
-                   "GIL), processes, serial, dask (a dask.distributed cluster: the notebook's "
-                   "client, --scheduler ADDRESS, or an embedded LocalCluster of -w process "
-                   "workers), or auto (default: interpreters, or processes when the cell needs a "
-                   "module that refuses sub-interpreters, such as NumPy, also when that is only "
-                   "found out while running; never dask)")
+    @argument("-b", "--backend", choices=NAMES, default=AUTO, help=help_text())
     @argument("--scheduler", default=None, metavar="ADDRESS",
               help="with -b dask: the dask scheduler to connect to (tcp://HOST:PORT)")
     @argument("--chunksize", type=_positive, default=None,
@@ -174,10 +168,11 @@ class ParallelMagics(Magics):
             raise UsageError("%%parallel: the cell is empty; write a mapped form such as "
                              "`squares = [x * x for x in range(10)]` (see %%parallel?)")
         backend = args.backend
-        if args.scheduler and backend == "auto":
-            backend = "dask"  # a scheduler address says where
-        elif args.scheduler and backend != "dask":
-            raise UsageError(f"%%parallel: --scheduler is for -b dask, not -b {backend}")
+        if args.scheduler and backend == AUTO:
+            backend = scheduler_backend()  # a scheduler address says where
+        elif args.scheduler and backend != scheduler_backend():
+            raise UsageError(f"%%parallel: --scheduler is for -b {scheduler_backend()}, not "
+                             f"-b {backend}")
         # No -w: None, so the warm pool keeps its size (`%parallel_pool --resize N` sticks).
         options = run.Options(workers=args.workers, scheduler=args.scheduler,
                               backend=backend, chunksize=args.chunksize or 0,
@@ -209,10 +204,8 @@ class ParallelMagics(Magics):
         from .pool_status import PoolStatus
 
         if args.close_dask:
-            from .backends import started_backends
-
-            dask = started_backends().get("dask")
-            if dask is None or not dask.close_local():
+            started = started_backends().get(scheduler_backend())
+            if started is None or not started.close_local():
                 raise UsageError("%parallel_pool --close-dask: no LocalCluster was started by "
                                  "-b dask in this kernel")
         elif args.shutdown:
@@ -238,6 +231,18 @@ class ParallelMagics(Magics):
             raise UsageError(f"%parallel_debug: expected a failed item's number (1, 2, ...), got "
                              f"{text!r}")
         debug_failed_item(self.shell, run.LAST_REPORT, int(text) if text else None)
+
+
+def _describe_backends() -> None:
+    """`%%parallel?` and `-b`'s help again, with a backend registered since the magic was made."""
+    magic = ParallelMagics.parallel
+    for action in magic.parser._actions:
+        if "--backend" in action.option_strings:
+            action.help = help_text()
+    magic.__doc__ = magic.parser.format_help()
+
+
+on_register(_describe_backends)
 
 
 def register(ipython: Any) -> None:

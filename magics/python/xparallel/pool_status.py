@@ -7,7 +7,7 @@ import html
 import sys
 
 from . import platform_reads
-from .backends import backend_named, started_backends
+from .backends import backend_named, scheduler_backend, started_backends
 
 
 class PoolStatus:
@@ -24,9 +24,9 @@ class PoolStatus:
         self.rss_mb = None if rss is None else rss / 2**20
         self.peak_mb = None if peak is None else peak / 2**20
         if "distributed" in sys.modules:
-            backend_named("dask")  # its status shows the notebook's own client too
+            backend_named(scheduler_backend())  # its status shows the notebook's own client too
         self.others = [line for backend in started_backends().values()
-                       if hasattr(backend, "status") and (line := backend.status())]
+                       if (line := backend.status())]
 
     def __repr__(self) -> str:
         if not self.running:

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .frontend import widgets_wanted
+from .records import WorkerState
 from .report import plural, workers_phrase
 
-STATE_NAMES = {0: "starting", 1: "idle", 2: "working", 3: "stopped"}
-BUSY = 2
 UPDATE_INTERVAL = 0.2
 LEGEND = ("Each worker's bar counts its own items (full when it has none left); CPU % is the share "
           "of the run's wall time that worker spent computing on a core.")
@@ -89,7 +88,7 @@ def bars(job: Any, expected_total: int | None, final: bool) -> list[Bar]:
     style = ("danger" if failed_any else "success") if final else "info"
     rows = [Bar("all", collected, max(1, overall_max), style, label)]
 
-    working = sum(1 for p in per_worker if p[3] == BUSY) or 1
+    working = sum(1 for p in per_worker if p[3] == WorkerState.BUSY) or 1
     leader = max([p[0] for p in per_worker] + [0])
     for number, (done, cpu, busy, state, failed) in enumerate(per_worker, 1):
         if final:
@@ -98,11 +97,11 @@ def bars(job: Any, expected_total: int | None, final: bool) -> list[Bar]:
             maximum = math.ceil(leader * 1.25) + 1  # the leader stays short of full
         else:
             left = max(0, known - collected)
-            if state == BUSY:
+            if state == WorkerState.BUSY:
                 maximum = done + max(1, math.ceil(left / working))
             else:  # idle: full once nothing is left to hand out
                 maximum = done + (0 if known - dispatched <= 0 else math.ceil(left / working))
-        name = "failed" if failed else ("done" if final else STATE_NAMES.get(state, "?"))
+        name = "failed" if failed else ("done" if final else WorkerState(state).label)
         bar_style = {"failed": "danger", "working": "info", "done": "success"}.get(name, "")
         rows.append(Bar(f"w{number}", done, max(1, maximum), bar_style,
                         f"{plural(done, 'item')} · {name} · CPU {min(1.0, cpu / elapsed):.0%} "

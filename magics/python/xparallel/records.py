@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
 
 SUBINTERPRETER_REFUSAL = "does not support loading in subinterpreters"
 
@@ -16,6 +17,49 @@ SUBINTERPRETER_REFUSAL = "does not support loading in subinterpreters"
 def refuses_subinterpreters(type_name: str, message: str) -> bool:
     """Whether an error is a module refusing to load in a sub-interpreter (NumPy 2 does)."""
     return type_name in ("ImportError", "ModuleNotFoundError") and SUBINTERPRETER_REFUSAL in message
+
+
+class ErrorKind(StrEnum):
+    """What failed. A str, so that the worker's edge (plain tuples) and `_parallel.errors` read
+    as before; the notebook's code compares members, never type names or messages."""
+
+    ITEM = "item"            # the item raised
+    SETUP = "setup"          # the cell's setup lines raised in a worker
+    RESULT = "result"        # the item's result could not travel back
+    INTERRUPT = "interrupt"  # the item was stopped by an interrupt (the user's, or a cancel)
+    TIMEOUT = "timeout"      # the item ran past --timeout
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+    @property
+    def of_an_item(self) -> bool:
+        """Whether it stands in one item's place because of that item's own run."""
+        return self in (ErrorKind.ITEM, ErrorKind.INTERRUPT, ErrorKind.TIMEOUT)
+
+
+class WorkerState(IntEnum):
+    """A worker's state, from the engine's names (or a backend's own knowledge) to the bars: the
+    one mapping. Ints, so the dispatcher's progress rows stay plain tuples."""
+
+    STARTING = 0
+    IDLE = 1
+    BUSY = 2
+    STOPPED = 3
+
+    @classmethod
+    def from_engine(cls, name: str) -> "WorkerState":
+        """The C++ pool's name for a state ("starting", "idle", "busy", "stopped"); a name it
+        may add later reads as idle rather than failing the bars."""
+        return cls.__members__.get(name.upper(), cls.IDLE)
+
+    @property
+    def label(self) -> str:
+        """As a bar says it."""
+        return "working" if self is WorkerState.BUSY else self.name.lower()
+
+
+TIMEOUT_MARK = "xparallel_timeout"  # the attribute that marks a TimeoutError --timeout raised
 
 
 class WorkerError(Exception):
@@ -45,7 +89,7 @@ class ItemError:
 
     index: int
     worker: int        # 1-based, as the bars are named
-    kind: str          # item, setup, result
+    kind: ErrorKind
     type_name: str
     message: str
     traceback: str
@@ -58,7 +102,10 @@ class ItemError:
         """From a worker's description (index, kind, pickled exception or None, type name,
         message, formatted traceback, item repr) and the 1-based worker that ran it."""
         index, kind, pickled, type_name, message, traceback, item = described
-        return cls(index, worker, kind, type_name, message, traceback, item, pickled)
+        return cls(index, worker, ErrorKind(kind), type_name, message, traceback, item, pickled)
+
+    def __post_init__(self) -> None:
+        self.kind = ErrorKind(self.kind)
 
     def exception(self) -> BaseException:
         """The worker's exception as its own type where it pickles, with a note saying where it
@@ -73,7 +120,7 @@ class ItemError:
                 error = None
         if error is None:
             error = WorkerError(f"{self.type_name}: {self.message}")
-        where = (f"in the setup of worker w{self.worker}" if self.kind == "setup"
+        where = (f"in the setup of worker w{self.worker}" if self.kind is ErrorKind.SETUP
                  else f"in worker w{self.worker} on item {self.index}"
                  + (f" ({self.item})" if self.item else ""))
         error.add_note(f"[xparallel] raised {where}")
@@ -96,5 +143,6 @@ def _cell_frames(formatted: str) -> str:
     return "\n".join(kept)
 
 
-__all__ = ["Delivery", "ItemError", "WorkerError", "refuses_subinterpreters"]
+__all__ = ["Delivery", "ErrorKind", "ItemError", "WorkerState", "WorkerError",
+           "refuses_subinterpreters"]
 

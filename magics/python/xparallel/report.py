@@ -35,8 +35,6 @@ class _Missing:
 MISSING = _Missing()
 
 
-NOUNS = {"interpreters": ("interpreter", "interpreters"), "threads": ("thread", "threads"),
-         "processes": ("process", "processes"), "dask": ("dask worker", "dask workers")}
 COMPUTE_BOUND = 0.5   # (CPU + waits for a core) / wall at or above this: the run computed
 # A serial run shorter than this measures start-up and dispatch costs, not a backend's speed: its
 # ratios are shown as not measurable (`%%parallel?` says so).
@@ -49,11 +47,20 @@ def plural(count: int, one: str, many: str | None = None) -> str:
 
 
 def workers_phrase(backend: str, workers: int) -> str:
-    """"2 interpreters", "1 thread", "the main thread" (serial)."""
-    if backend == "serial":
-        return "the main thread"
-    one, many = NOUNS.get(backend, (f"{backend} worker", f"{backend} workers"))
-    return plural(workers, one, many)
+    """"2 interpreters", "1 thread", "the main thread" (serial): the backend's own nouns."""
+    from .backends import traits
+
+    kind = traits(backend)
+    if kind is None:  # a report of a backend this kernel does not have
+        return plural(workers, f"{backend} worker", f"{backend} workers")
+    return kind.workers_phrase(workers)
+
+
+def baseline_backend() -> str:
+    """The backend speedups are measured against."""
+    from .backends import baseline_name
+
+    return baseline_name()
 
 
 def row_wait(row: tuple) -> float:
@@ -175,7 +182,7 @@ class ParallelReport:
         if self.baseline is not None:
             return self.baseline
         for row in self.comparison or []:
-            if row.get("backend") == "serial":
+            if row.get("backend") == baseline_backend():
                 return row["wall"]
         return None
 
@@ -199,7 +206,7 @@ class ParallelReport:
           add): no run does the same work in less than its CPU time, so the serial run was
           slower than the work is (warm-up, a slower interpreter, noise). A defect, not a result."""
         baseline = self.measured_baseline
-        if baseline is None or self.backend == "serial" or self.wall <= 0:
+        if baseline is None or self.backend == baseline_backend() or self.wall <= 0:
             return ""
         if baseline < MEASURABLE_SERIAL:
             return (f"the serial run took {baseline * 1000:.0f} ms, under the "
@@ -241,7 +248,7 @@ class ParallelReport:
     def summary(self) -> str:
         text = (f"{plural(self.items, 'item')} in {self.wall:.2f} s on "
                 f"{workers_phrase(self.backend, self.workers)} · cores used {self.cores_used:.2f}")
-        if self.backend != "serial":
+        if self.backend != baseline_backend():
             text += f" · {self.speedup_text()}"
         if self.errors:
             failed = len({e.index for e in self.errors})
@@ -268,7 +275,7 @@ def compare_rows(reports: dict[str, ParallelReport]) -> list[dict]:
     gets the serial wall as its measured baseline (and the serial run's idle waits), so its
     summary, `_parallel` and the table show the same speedup and cores used. A row's `speedup`
     is NaN when the measured ratio (`ratio`) is not one; `speedup_note` says why."""
-    serial = reports.get("serial")
+    serial = reports.get(baseline_backend())
     if serial is not None:
         core_wait = serial.usage.wait if serial.usage is not None else serial.wait
         idle = max(0.0, serial.wall - serial.cpu - core_wait)

@@ -15,6 +15,7 @@ from IPython.core.error import UsageError
 
 from .cell import Plan
 from .measure import Usage
+from .records import ErrorKind
 from .report import ParallelReport, plural
 
 REMEMBERED_TARGETS = 8          # the last runs kept for --resume, one per target
@@ -119,7 +120,7 @@ def merge(sub: ParallelReport, indices: list[int], kept: dict[int, Any], total: 
     for position, value in enumerate(sub.values):
         values[indices[position]] = value
     for error in sub.errors:
-        if error.kind != "setup" and error.index < len(indices):
+        if error.kind is not ErrorKind.SETUP and error.index < len(indices):
             error.index = indices[error.index]
     # Results are the ordered prefix that came back: kept ones count as come back.
     ran = set(indices[:len(sub.values)]) | set(kept) | set(settled)
@@ -162,8 +163,8 @@ def retry_failed(report: ParallelReport, retries: int,
     attempts: dict[int, int] = {}
     for _ in range(retries):
         failed = sorted({e.index for e in report.errors
-                         if e.kind == "item" and e.type_name != "KeyboardInterrupt"})
-        if not failed or any(e.kind == "setup" for e in report.errors):
+                         if e.kind in (ErrorKind.ITEM, ErrorKind.TIMEOUT)})
+        if not failed or any(e.kind is ErrorKind.SETUP for e in report.errors):
             break
         for index in failed:
             attempts[index] = attempts.get(index, 0) + 1

@@ -17,7 +17,8 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.display import display
 
-from .backends import Work, backend_named
+from .backends import (AUTO, Work, auto_choices, backend_class, backend_classes, backend_named,
+                       traits)
 from .capture import CaptureError, capture, cell_sources, referenced_modules
 from .cell import CellShapeError, plan_cell
 from .cellfile import cell_code
@@ -30,7 +31,7 @@ from .measure import RunClock
 from .progress import make_progress
 from .report import ParallelReport
 from .reruns import continue_after_timeouts, merge, plan_resume, recorded, remember, retry_failed
-from .records import ItemError
+from .records import ErrorKind, ItemError
 from .transfer import TransferError
 
 PUMP_SECONDS = 0.1
@@ -149,9 +150,10 @@ class CellRun:
             return compared.table
         backend, reason = options.backend, ""
         modules, captured = {}, b""
-        if backend != "threads" and backend != "serial":
+        chosen = traits(backend)
+        if chosen is None or not chosen.shares_namespace:
             modules, captured = self.capture()
-        if backend == "auto":
+        if backend == AUTO:
             backend, reason = choose_backend(
                 referenced_modules(modules, captured, setup_imports(plan)))
         note = unreached_note(backend)
@@ -167,7 +169,7 @@ class CellRun:
             reason = "; ".join(part for part in (reason, note) if part)
         try:
             subset = items if resumed is None else [items[i] for i in resumed[1]]
-            if options.backend == "auto" and backend == "interpreters":
+            if options.backend == AUTO and backend == auto_choices()[0]:
                 report = self._run_recovering(reason, modules, captured, items=subset)
             else:
                 report = self.run_on(backend, reason, modules, captured, items=subset)
@@ -220,16 +222,18 @@ class CellRun:
         if items is None:
             items = evaluate_iterable(self.plan, self.namespace)
         replay = _Replay(items) if iter(items) is items else None
-        first = self.run_on("interpreters", reason, modules, captured,
+        preferred, fallback = auto_choices()[:2]
+        first = self.run_on(preferred, reason, modules, captured,
                             items=replay if replay is not None else items, stop_on_refusal=True)
         refused = refusal(first.errors)
         if refused is None:
             return first
         # The attempt leaves nothing in the cell (its output was held back, its bars are
         # withdrawn): the rerun's bars take their place and its summary says why it moved.
-        why = (f"auto: processes, because {refused_package(refused)} cannot load in a "
-               "sub-interpreter (found when a worker imported it; the cell was rerun on processes)")
-        return self.run_on("processes", why, modules, captured,
+        why = (f"{AUTO}: {fallback}, because {refused_package(refused)} cannot load in a "
+               f"sub-interpreter (found when a worker imported it; the cell was rerun on "
+               f"{fallback})")
+        return self.run_on(fallback, why, modules, captured,
                            items=replay.again() if replay is not None else items)
 
     def _settle(self, report: ParallelReport) -> Any:
@@ -239,14 +243,15 @@ class CellRun:
         value, report.skipped = gather(self.plan, report.results, report.errors,
                                        self.options.errors)
         report.results = value
-        fatal = [e for e in report.errors if e.kind == "setup" or self.options.errors == "raise"]
+        fatal = [e for e in report.errors
+                 if e.kind is ErrorKind.SETUP or self.options.errors == "raise"]
         if fatal:
             advice = refusal_advice(fatal)
             if advice:
                 raise UsageError(f"%%parallel: {advice}")
-            first = min(fatal, key=lambda e: (e.kind != "setup", e.index))
+            first = min(fatal, key=lambda e: (e.kind is not ErrorKind.SETUP, e.index))
             error = first.exception()
-            if first.kind == "item":
+            if first.kind.of_an_item:
                 error.add_note("[xparallel] `%parallel_debug` runs this item again here, in the "
                                "debugger; `_parallel.partial()` has the results that came back")
             raise_in_cell(error, self.plan)
@@ -267,18 +272,20 @@ class CellRun:
         items, inputs = recorded(items)
         spec = {"source": plan.source, "filename": plan.filename, "modules": modules,
                 "captured": captured, "sources": self._sources}
-        workers = 1 if backend_name == "serial" else options.workers
+        kind = backend_class(backend_name)
+        workers = 1 if kind.baseline else options.workers
         work = Work(spec=spec, bind_locally=lambda: local_item_function(plan, self.namespace),
                     options={"scheduler": options.scheduler, "timeout": options.timeout})
         # --timeout watches items one by one, from when each was handed to a free worker.
-        watch = bool(options.timeout) and backend_name != "serial"  # serial times itself
+        watch = bool(options.timeout) and not kind.times_items
         chunksize = 1 if options.timeout else options.chunksize
         timed_out: list[int] = []
         try:
             backend = backend_named(backend_name)
         except ImportError as error:
+            others = ", ".join(f"`-b {name}`" for name in backend_classes() if name != backend_name)
             raise UsageError(f"%%parallel: the {backend_name} backend cannot load here: {error}. "
-                             "Other backends (`-b processes`, `-b threads`) may.") from None
+                             f"Other backends ({others}) may.") from None
         status = "ok"
         job = None
         progress = None
@@ -345,7 +352,7 @@ class CellRun:
                     _mark_timeouts(report, timed_out, options.timeout)
                 elif options.timeout:  # serial: the item itself was stopped by a timer
                     report.timed_out = [e.index for e in report.errors
-                                        if e.type_name == "TimeoutError" and "--timeout" in e.message]
+                                        if e.kind is ErrorKind.TIMEOUT]
                 # Not after an interrupt: the notebook must get control back at once, and
                 # threads still spinning make /proc reads slow (the figures then come from the
                 # chunks that finished).
@@ -412,15 +419,15 @@ def _mark_timeouts(report: ParallelReport, late: list[int], seconds: float) -> N
 
     from .reruns import short_repr
 
-    interrupted = {e.index: e for e in report.errors if e.type_name == "KeyboardInterrupt"}
-    errors = [e for e in report.errors if e.type_name != "KeyboardInterrupt"]
+    interrupted = {e.index: e for e in report.errors if e.kind is ErrorKind.INTERRUPT}
+    errors = [e for e in report.errors if e.kind is not ErrorKind.INTERRUPT]
     for index in sorted(set(late)):
         error = TimeoutError(f"item {index} ran longer than --timeout {seconds:g} s; its worker "
                              "was set aside and replaced")
         worker = interrupted[index].worker if index in interrupted else 0
         item = short_repr(report.inputs[index]) if index < len(report.inputs) else ""
-        errors.append(ItemError(index, worker, "item", "TimeoutError", str(error), "", item,
-                                pickle.dumps(error)))
+        errors.append(ItemError(index, worker, ErrorKind.TIMEOUT, "TimeoutError", str(error), "",
+                                item, pickle.dumps(error)))
     report.errors = sorted(errors, key=lambda e: e.index)
     report.timed_out = sorted(set(report.timed_out) | set(late))
     report.status = "failed"

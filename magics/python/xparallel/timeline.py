@@ -13,7 +13,7 @@ from typing import Any
 from IPython.display import display
 
 from .platform_reads import NOT_MEASURED
-from .report import speedup_cells, plural, workers_phrase
+from .report import baseline_backend, plural, speedup_cells, workers_phrase
 
 FONT = 11
 WIDTH = 7.2  # inches at 100 dpi: 720 px, the output width of JupyterLab on a 1024 px projector
@@ -143,8 +143,9 @@ def comparison_figure(comparison: Any) -> Any:
     wall.invert_yaxis()  # serial on top, as in the table
     texts = []
     for place, r, speedup in zip(places, rows, speedups):
-        said = "serial baseline" if r["backend"] == "serial" else (
-            f"{speedup} vs serial" if speedup.endswith("×") else "speedup " + speedup)
+        baseline = baseline_backend()
+        said = f"{baseline} baseline" if r["backend"] == baseline else (
+            f"{speedup} vs {baseline}" if speedup.endswith("×") else "speedup " + speedup)
         texts.append(wall.annotate(f" {seconds(r['wall'])} · {said}", (r["wall"] * scale, place),
                                    ha="left", va="center", fontsize=FONT - 1))
     wall.set_xlabel(f"wall time ({unit}): shorter is faster", fontsize=FONT)

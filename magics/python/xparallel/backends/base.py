@@ -8,12 +8,13 @@ import pickle
 import time
 from concurrent import futures
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 from ..chunks import TARGET_SECONDS
 from ..clock import wait_seconds  # noqa: F401 - the backends' clock
+from ..dispatch import Job
 from ..platform_reads import usable_cpus
-from ..records import Delivery
+from ..records import Delivery, WorkerState
 from ..transfer import pickle_items  # noqa: F401 - shared by the backends that pickle
 
 
@@ -54,7 +55,7 @@ class WorkerContext:
     - `take()` gives the chunks that came back since the last call, in any order, as Delivery
       records (results unpickled, times relative to the job's start);
     - `events()` the output workers printed since the last call, [(worker, stream, text)];
-    - `states()` each worker's state (1 idle, 2 busy), or None when the backend cannot tell;
+    - `states()` each worker's `records.WorkerState`, or None when the backend cannot tell;
     - `interrupt()` drops queued chunks and interrupts running ones, without waiting;
     - `close()` the job is over (finished or cancelled)."""
 
@@ -94,7 +95,7 @@ class WorkerContext:
     def events(self) -> list[tuple]:
         return []
 
-    def states(self) -> list[int] | None:
+    def states(self) -> list[WorkerState] | None:
         return None
 
     def interrupt(self) -> None:
@@ -104,7 +105,57 @@ class WorkerContext:
         pass
 
 
-class WarmExecutor:
+class Backend:
+    """A backend: its traits, from which the registry, `-b`'s help, the report's nouns, the
+    debugger's note and --compare's list are derived, and its worker context. One instance per
+    kernel (`backends.backend_named`): what it keeps (a warm pool) outlives a cell."""
+
+    name: ClassVar[str]
+    help: ClassVar[str]  # its entry in `-b`'s help, after its name
+    nouns: ClassVar[tuple[str, str]]  # a worker, workers: "1 thread", "2 threads"
+    place: ClassVar[str | None] = None  # said instead of a count (serial: "the main thread")
+    # Items run in the notebook's own interpreter, on its objects: nothing to capture or ship.
+    shares_namespace: ClassVar[bool] = False
+    debugger_reaches: ClassVar[bool] = False  # a debugger attached to the notebook stops in items
+    runs_in: ClassVar[str] = ""  # where items run otherwise, for the debugger's note
+    baseline: ClassVar[bool] = False  # what speedups are measured against (one worker)
+    times_items: ClassVar[bool] = False  # enforces --timeout itself (no watch from outside)
+    takes_scheduler: ClassVar[bool] = False  # --scheduler ADDRESS says where it runs
+    auto_rank: ClassVar[int | None] = None  # auto's order of preference (0 first), None: never
+
+    @classmethod
+    def comparable(cls) -> bool:
+        """Whether --compare runs it, here and now."""
+        return True
+
+    @classmethod
+    def workers_phrase(cls, workers: int) -> str:
+        if cls.place is not None:
+            return cls.place
+        one, many = cls.nouns
+        return f"{workers:,} {one if workers == 1 else many}"
+
+    def status(self) -> str | None:
+        """A line for %parallel_pool, or None."""
+        return None
+
+    def context(self, work: Work, workers: int | None, stop_on_error: bool) -> "WorkerContext":
+        """This job's workers (workers None: the warm size, else the CPUs)."""
+        raise NotImplementedError
+
+    def submit(self, work: Work, items: Any, workers: int | None, chunksize: int,
+               stop_on_error: bool, total: int | None) -> Job:
+        return start_job(self.context(work, workers, stop_on_error), items, chunksize,
+                         stop_on_error, total)
+
+
+def start_job(context: "WorkerContext", items: Any, chunksize: int, stop_on_error: bool,
+              total: int | None) -> Job:
+    """The one place a `dispatch.Job` is built: every backend's map is one."""
+    return Job(context, items, chunksize, stop_on_error, total)
+
+
+class WarmExecutor(Backend):
     """What a backend over a `concurrent.futures` executor keeps across cells: one executor,
     warm, replaced when -w asks for another size."""
 

@@ -22,10 +22,9 @@ import uuid
 from collections import deque
 from typing import Any
 
-from ..dispatch import Job
 from ..records import Delivery
 from ..transfer import pickle_items, unpickle_results
-from .base import BackendError, Work, WorkerContext, default_workers
+from .base import Backend, BackendError, Work, WorkerContext, default_workers
 
 CONNECT_SECONDS = 5.0
 SPECS_KEPT = 8
@@ -217,9 +216,13 @@ class DaskContext(WorkerContext):
         self._tasks.clear()
 
 
-class DaskBackend:
+class DaskBackend(Backend):
     name = "dask"
-    noun = "dask workers"
+    help = ("dask (a dask.distributed cluster: the notebook's client, --scheduler ADDRESS, or an "
+            "embedded LocalCluster of -w process workers)")
+    nouns = ("dask worker", "dask workers")
+    runs_in = "processes"
+    takes_scheduler = True
 
     def __init__(self) -> None:
         self._specs: dict[tuple[int, bytes], Any] = {}  # (client, spec key) -> scattered spec
@@ -339,8 +342,6 @@ class DaskBackend:
                          f"{memory:.1f} GiB memory")
         return "\n".join(lines) or None
 
-    def submit(self, work: Work, items: Any, workers: int | None, chunksize: int,
-               stop_on_error: bool, total: int | None) -> Job:
+    def context(self, work: Work, workers: int | None, stop_on_error: bool) -> DaskContext:
         client = self.client(work.options.get("scheduler"), workers)
-        context = DaskContext(self, client, work, stop_on_error)
-        return Job(context, items, chunksize, stop_on_error, total)
+        return DaskContext(self, client, work, stop_on_error)

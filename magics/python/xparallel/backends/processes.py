@@ -17,7 +17,6 @@ from concurrent import futures
 from typing import Any
 
 from .._payload import run_chunk_in_process
-from ..dispatch import Job
 from ..platform_reads import process_alive, worker_start_method
 from ..transfer import unpickle_results
 from .base import BackendError, FuturesContext, WarmExecutor, Work, pickle_items
@@ -148,7 +147,10 @@ class ProcessesContext(FuturesContext):
 
 class ProcessesBackend(WarmExecutor):
     name = "processes"
-    noun = "processes"
+    help = "processes"
+    nouns = ("process", "processes")
+    runs_in = "processes"
+    auto_rank = 1  # auto's fallback when a module refuses sub-interpreters
 
     def __init__(self) -> None:
         super().__init__()
@@ -209,7 +211,5 @@ class ProcessesBackend(WarmExecutor):
                 process.kill()
                 process.join(timeout=1)
 
-    def submit(self, work: Work, items: Any, workers: int | None, chunksize: int,
-               stop_on_error: bool, total: int | None) -> Job:
-        context = ProcessesContext(self, work, self.size(workers), stop_on_error)
-        return Job(context, items, chunksize, stop_on_error, total)
+    def context(self, work: Work, workers: int | None, stop_on_error: bool) -> ProcessesContext:
+        return ProcessesContext(self, work, self.size(workers), stop_on_error)

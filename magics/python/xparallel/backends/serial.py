@@ -10,9 +10,9 @@ from concurrent import futures
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from ..dispatch import Job
 from ..output import PrefixedStream
-from .base import FuturesContext, Work, run_timed
+from ..records import TIMEOUT_MARK
+from .base import Backend, FuturesContext, Work, run_timed
 
 
 @contextmanager
@@ -24,7 +24,9 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         return
 
     def expire(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"the item ran longer than --timeout {seconds:g} s")
+        error = TimeoutError(f"the item ran longer than --timeout {seconds:g} s")
+        setattr(error, TIMEOUT_MARK, True)
+        raise error
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -61,10 +63,15 @@ class SerialContext(FuturesContext):
         return future
 
 
-class SerialBackend:
+class SerialBackend(Backend):
     name = "serial"
-    noun = "the main thread"
+    help = "serial"
+    nouns = ("worker", "workers")
+    place = "the main thread"
+    shares_namespace = True
+    debugger_reaches = True
+    baseline = True
+    times_items = True
 
-    def submit(self, work: Work, items: Any, workers: int | None, chunksize: int, stop_on_error: bool,
-               total: int | None) -> Job:
-        return Job(SerialContext(work, stop_on_error), items, chunksize, stop_on_error, total)
+    def context(self, work: Work, workers: int | None, stop_on_error: bool) -> SerialContext:
+        return SerialContext(work, stop_on_error)

@@ -12,7 +12,7 @@ from collections import deque
 from concurrent import futures
 from typing import Any
 
-from ..dispatch import BUSY, IDLE, Job
+from ..records import WorkerState
 from .base import FuturesContext, WarmExecutor, Work, run_timed
 
 
@@ -80,9 +80,10 @@ class ThreadsContext(FuturesContext):
     def _submit(self, first_index: int, items: list) -> futures.Future:
         return self._executor.submit(self._run, items, first_index)
 
-    def states(self) -> list[int]:
+    def states(self) -> list[WorkerState]:
         running = set(self._running)
-        return [BUSY if i in running else IDLE for i in range(self.workers)]
+        return [WorkerState.BUSY if i in running else WorkerState.IDLE
+                for i in range(self.workers)]
 
     def _interrupt_running(self) -> None:
         # Threads cannot be killed; raising KeyboardInterrupt in them ends a pure-Python loop at
@@ -100,7 +101,10 @@ class ThreadsContext(FuturesContext):
 
 class ThreadsBackend(WarmExecutor):
     name = "threads"
-    noun = "threads"
+    help = "threads (one interpreter, shared GIL)"
+    nouns = ("thread", "threads")
+    shares_namespace = True
+    debugger_reaches = True
 
     def _make(self, workers: int) -> futures.ThreadPoolExecutor:
         return futures.ThreadPoolExecutor(workers, thread_name_prefix="xparallel-w")
@@ -110,7 +114,5 @@ class ThreadsBackend(WarmExecutor):
         if executor is self._executor:
             self.terminate()
 
-    def submit(self, work: Work, items: Any, workers: int | None, chunksize: int,
-               stop_on_error: bool, total: int | None) -> Job:
-        context = ThreadsContext(self, work, self.size(workers), stop_on_error)
-        return Job(context, items, chunksize, stop_on_error, total)
+    def context(self, work: Work, workers: int | None, stop_on_error: bool) -> ThreadsContext:
+        return ThreadsContext(self, work, self.size(workers), stop_on_error)
