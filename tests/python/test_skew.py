@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import pytest
 
@@ -31,16 +32,28 @@ def test_other_workers_go_on_past_a_slow_first_item():
     assert all(row[0] != slow[0] for row in past_the_window)
 
 
-@pytest.mark.timeout(60)
-def test_a_slow_first_item_does_not_materialise_a_lazy_input():
+@pytest.mark.timeout(90)
+def test_a_slow_first_item_does_not_materialise_a_lazy_input(monkeypatch):
+    from xparallel import dispatch
+
+    # The bound, not the machine's speed, must stop the input: 256 KB of held results is about
+    # 30,000 of these (0.0 pickles in 9 bytes), however fast the workers are (a fast machine
+    # read 5 million items in 1.5 s, past the old fixed figure).
+    monkeypatch.setattr(dispatch, "HELD_BYTES_MAX", 1 << 18)
     engine.get_pool(2)
     consumed = itertools.count()
     endless = (next(consumed) for _ in itertools.count())
-    job = engine.submit(h.sleepy_factory, (0.0 if i else 30.0 for i in endless), workers=2)
-    job.wait(1.5)
-    seen = next(consumed)
+    job = engine.submit(h.sleepy_factory, (0.0 if i else 60.0 for i in endless), workers=2)
+    job.wait(0.5)  # (the job takes the input's first item, the slow one, before the test reads)
+    seen, stalled = next(consumed), False
+    deadline = time.monotonic() + 50
+    while not stalled and time.monotonic() < deadline:
+        job.wait(0.5)  # the dispatcher reads the input only while it is asked to wait
+        before, seen = seen, next(consumed)
+        stalled = seen == before + 1  # nothing read since (but the one this test took)
     job.cancel()
-    assert 100 < seen < 5_000_000, seen  # went past the slow item, and stopped at the bound
+    assert stalled, seen  # stopped at the bound while the slow item runs...
+    assert 100 < seen < 5_000_000, seen  # ...past the slow item, not at the end of the input
 
 
 @pytest.mark.timeout(60)
