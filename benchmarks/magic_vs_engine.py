@@ -5,7 +5,7 @@
 One xparallel kernel, started through jupyter_client; every pool is made once before the timing
 (warm, as a user keeps an executor) and every contender runs once per round, rounds interleaved,
 so that drift on a shared machine hits all alike. Each figure is the median over the rounds, as
-the client sees the cell (execute request to idle). Rows:
+the client sees the cell (execute request to its reply; a cell that fails stops the run). Rows:
 
 - CPU-bound: N × fib(n) on all cores: serial; `%%parallel -b interpreters --quiet` with fib defined
   in the notebook (recursive), with a notebook helper calling it, with fib imported from a module,
@@ -30,7 +30,7 @@ import tempfile
 import time
 from typing import Any
 
-from .kernel import _run, _start, _stop
+from .kernel import _start, _stop
 
 WORKERS = min(2, os.process_cpu_count() or 1)
 
@@ -105,6 +105,18 @@ def _cells(n: int, count: int) -> dict[str, str]:
     }
 
 
+def _checked(kc, code: str, timeout: float = 600) -> float:
+    """Seconds from execute to idle; a cell that failed stops the benchmark (a failed cell is fast)."""
+    started = time.perf_counter()
+    msg_id = kc.execute(code)
+    reply = kc.get_shell_msg(timeout=timeout)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = kc.get_shell_msg(timeout=timeout)
+    if reply["content"]["status"] != "ok":
+        raise RuntimeError(f"the cell failed: {code!r}: {reply['content'].get('evalue')}")
+    return time.perf_counter() - started
+
+
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -112,15 +124,15 @@ def _median(values: list[float]) -> float:
 def cpu_bound(kc, n: int, count: int, rounds: int) -> dict:
     cells = _cells(n, count)
     for code in cells.values():  # warm: every pool has run this work once
-        _run(kc, code, timeout=600)
+        _checked(kc, code)
     times: dict[str, list[float]] = {name: [] for name in cells}
     for _ in range(rounds):
         for name, code in cells.items():
             if "widgets" in name:
-                _run(kc, "import os; os.environ['XPARALLEL_PROGRESS'] = 'widgets'")
-            times[name].append(_run(kc, code, timeout=600))
+                _checked(kc, "import os; os.environ['XPARALLEL_PROGRESS'] = 'widgets'")
+            times[name].append(_checked(kc, code))
             if "widgets" in name:
-                _run(kc, "os.environ.pop('XPARALLEL_PROGRESS', None)")
+                _checked(kc, "os.environ.pop('XPARALLEL_PROGRESS', None)")
     serial = _median(times["serial (plain loop)"])
     return {name: {"s": _median(t), "speedup": serial / _median(t),
                    "spread": [min(t), max(t)]} for name, t in times.items()}
@@ -139,7 +151,7 @@ def worker_cpu(kc, n: int, count: int, rounds: int) -> dict:
     seen: dict[str, list[float]] = {name: [] for name in cells}
     for _ in range(rounds):
         for name, code in cells.items():
-            _run(kc, code, timeout=600)
+            _checked(kc, code)
             seen[name] += _value(kc, "cpu")
     return {name: {"ms_per_item": _median(v) * 1e3} for name, v in seen.items()}
 
@@ -149,12 +161,12 @@ def large_results(kc, rounds: int) -> dict:
                                             "r = [benchfib.blob(i) for i in range(300)]"),
              "InterpreterPoolExecutor": "r = list(ipe.map(benchfib.blob, range(300)))"}
     for code in cells.values():
-        _run(kc, code)
+        _checked(kc, code)
     times: dict[str, list[float]] = {name: [] for name in cells}
     for _ in range(rounds):
         for name, code in cells.items():
-            times[name].append(_run(kc, code))
-            _run(kc, "del r")
+            times[name].append(_checked(kc, code))
+            _checked(kc, "del r")
     return {name: {"s": _median(t), "spread": [min(t), max(t)]} for name, t in times.items()}
 
 
@@ -164,11 +176,11 @@ def warm_cell(kc, rounds: int) -> dict:
              "ipe.map (2 items)": "r = list(ipe.map(benchfib.add_one, range(2)))",
              "an empty cell": "pass"}
     for code in cells.values():
-        _run(kc, code)
+        _checked(kc, code)
     times: dict[str, list[float]] = {name: [] for name in cells}
     for _ in range(rounds * 20):
         for name, code in cells.items():
-            times[name].append(_run(kc, code))
+            times[name].append(_checked(kc, code))
     empty = _median(times["an empty cell"])
     return {name: {"ms": _median(t) * 1e3, "ms_over_empty_cell": (_median(t) - empty) * 1e3}
             for name, t in times.items()}
@@ -182,14 +194,14 @@ def ordinary_cell(n: int, rounds: int) -> dict:
                "xparallel kernel, warm pool": _start("xparallel")}
     try:
         for name, (_, kc, _) in kernels.items():
-            _run(kc, define)
+            _checked(kc, define)
             if "warm" in name:
-                _run(kc, f"%%parallel -b interpreters -w {WORKERS} --quiet\nw = [x for x in range(4)]")
-            _run(kc, code)
+                _checked(kc, f"%%parallel -b interpreters -w {WORKERS} --quiet\nw = [x for x in range(4)]")
+            _checked(kc, code)
         times: dict[str, list[float]] = {name: [] for name in kernels}
         for _ in range(rounds):
             for name, (_, kc, _) in kernels.items():
-                times[name].append(_run(kc, code))
+                times[name].append(_checked(kc, code))
     finally:
         for km, kc, _ in kernels.values():
             _stop(km, kc)
@@ -221,15 +233,19 @@ def main(argv: list[str] | None = None) -> dict:
     folder = tempfile.mkdtemp(prefix="xparallel-bench-")
     with open(os.path.join(folder, "benchfib.py"), "w") as handle:
         handle.write(MODULE)
+    # On the kernel's path from its start: InterpreterPoolExecutor's interpreters do not see a
+    # sys.path changed in the notebook (xparallel passes the notebook's own).
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (folder, os.environ.get("PYTHONPATH"))
+                                               if p)
     km, kc, _ = _start("xparallel")
     try:
-        _run(kc, SETUP.format(folder=folder, workers=WORKERS), timeout=120)
+        _checked(kc, SETUP.format(folder=folder, workers=WORKERS), timeout=120)
         result = {"workers": WORKERS, "rounds": rounds, "fib": n, "items": count,
                   "cpu_bound": cpu_bound(kc, n, count, rounds),
                   "worker_cpu": worker_cpu(kc, n - 3, count, rounds),
                   "large_results": large_results(kc, rounds),
                   "warm_cell": warm_cell(kc, rounds)}
-        _run(kc, "ipe.shutdown(); ppe.shutdown()\nif mp: mp.terminate()")
+        _checked(kc, "ipe.shutdown(); ppe.shutdown()\nif mp: mp.terminate()")
     finally:
         _stop(km, kc)
     result["ordinary_cell"] = ordinary_cell(25 if args.quick else 27, 4 if args.quick else 8)
