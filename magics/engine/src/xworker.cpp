@@ -102,17 +102,14 @@ namespace xparallel
         };
 
         // Nothing may keep a view of the worker's memory once the main interpreter is done.
-        void release_views(PyObject* views)
+        void release_view(PyObject* view)
         {
-            for (Py_ssize_t i = 0; views && PyList_Check(views) && i < PyList_GET_SIZE(views); ++i)
+            PyObject* done = PyObject_CallMethod(view, "release", nullptr);
+            if (!done)
             {
-                PyObject* done = PyObject_CallMethod(PyList_GET_ITEM(views, i), "release", nullptr);
-                if (!done)
-                {
-                    PyErr_Clear();
-                }
-                Py_XDECREF(done);
+                PyErr_Clear();
             }
+            Py_XDECREF(done);
         }
 
         // The worker unpickles its chunk's answer into the main interpreter itself, from its own
@@ -146,18 +143,15 @@ namespace xparallel
             Py_XDECREF(args);
             Py_XDECREF(loads);
             Py_XDECREF(pickle);
-            release_views(buffers);
+            for (Py_ssize_t i = 0; buffers && PyList_Check(buffers) && i < PyList_GET_SIZE(buffers);
+                 ++i)
+            {
+                release_view(PyList_GET_ITEM(buffers, i));
+            }
             Py_XDECREF(buffers);
             if (view)
             {
-                PyObject* wrapped = PyList_New(1);
-                if (wrapped)
-                {
-                    Py_INCREF(view);
-                    PyList_SET_ITEM(wrapped, 0, view);
-                    release_views(wrapped);
-                    Py_DECREF(wrapped);
-                }
+                release_view(view);
                 Py_DECREF(view);
             }
             job.deliver(std::move(outcome));
