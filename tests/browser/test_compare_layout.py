@@ -7,7 +7,6 @@ checked with matplotlib's renderer (tests/progress/test_compare_figures.py)."""
 from __future__ import annotations
 
 import json
-import signal
 import time
 
 import pytest
@@ -24,17 +23,7 @@ FRONT_ENDS = {"notebook": ("notebook", "notebooks"), "jupyterlab": ("jupyterlab"
 WIDTH = 1024  # a projector (XGA), the file browser open: the long outputs must wrap
 
 
-@pytest.fixture(autouse=True)
-def time_limit():
-    """A browser that stops answering must fail the test, not stall the suite."""
-    def expire(signum, frame):
-        raise TimeoutError("the browser test took more than 300 s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(300)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+BROWSER_SECONDS = 300  # the time limit (conftest.py) of each test here
 
 
 def write_notebook(path) -> None:

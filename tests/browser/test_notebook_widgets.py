@@ -85,17 +85,7 @@ def server(request, tmp_path_factory):
     process.wait(timeout=20)
 
 
-@pytest.fixture(autouse=True)
-def time_limit():
-    """A browser that stops answering must fail the test, not stall the suite."""
-    def expire(signum, frame):
-        raise TimeoutError("the browser test took more than 180 s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(180)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+BROWSER_SECONDS = 180  # the time limit (conftest.py) of each test here
 
 
 def page_summary(driver) -> str:
